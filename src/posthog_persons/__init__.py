@@ -1,0 +1,1 @@
+"""posthog-persons: a typed client for the PostHog persons API."""
