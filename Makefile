@@ -1,0 +1,48 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# Each creates the virtual environment (.venv) on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UPSTREAM ?= ../shared/upstream/posthog-schema-2025-11.yaml
+# PYTEST_ARGS lets CI add e.g. --record-mode=none without editing this file.
+PYTEST_ARGS ?=
+
+.PHONY: venv test lint typecheck check regenerate report demo bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+test: venv lint typecheck check
+	$(BIN)/python -m pytest -m "not bench" $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check src scripts tests
+	$(BIN)/ruff format --check src scripts tests
+
+typecheck: venv
+	$(BIN)/mypy
+
+# The committed openapi/ and generated/ must be exactly what the pipeline makes.
+check: venv
+	$(BIN)/python scripts/regenerate.py --source $(UPSTREAM) --check
+
+# Pull the live schema (or SOURCE=path) and regenerate openapi/ and generated/.
+regenerate: venv
+	$(BIN)/python scripts/regenerate.py $(if $(SOURCE),--source $(SOURCE),)
+
+report: venv
+	$(BIN)/python scripts/regenerate.py --report ../shared/upstream/posthog-schema-2023-02.yaml $(UPSTREAM)
+
+demo: venv
+	$(BIN)/python -m posthog_persons.demo $(DEMO_ARGS)
+
+bench: venv
+	$(BIN)/python -m pytest -m bench -s bench $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Regenerate the persons client from PostHog's OpenAPI schema.
+
+    python scripts/regenerate.py                       # pull the live schema, regenerate
+    python scripts/regenerate.py --source FILE         # from a local YAML/JSON snapshot
+    python scripts/regenerate.py --source FILE --check # fail if openapi/ or generated/ drifted
+    python scripts/regenerate.py --report OLD NEW      # Markdown change report of two schemas
+
+Steps: pull -> filter (persons paths of both scopes) -> correct (openapi/overlay.yaml) ->
+prune components -> validate -> write openapi/posthog-persons.json -> generate
+generated/posthog_persons_api. Nothing in the tree changes unless every step succeeds.
+Exit codes: 0 done, 1 drift found by --check, 2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import filecmp
+import json
+import shutil
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+from persons_codegen import PipelineError, filtering, generate, overlay, report, source
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_config(root: Path) -> dict[str, Any]:
+    with (root / "pyproject.toml").open("rb") as handle:
+        config: dict[str, Any] = tomllib.load(handle)["tool"]["posthog-persons"]["codegen"]
+    return config
+
+
+def serialise(schema: dict[str, Any]) -> str:
+    """Stable key order and a final newline: the same input always gives the same bytes."""
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def build_schema(upstream: dict[str, Any], overlay_file: Path) -> dict[str, Any]:
+    persons = filtering.filter_paths(upstream)
+    corrected, outcomes = overlay.apply_overlay(persons, overlay.load_overlay(overlay_file))
+    stale = overlay.stale_report(outcomes)
+    if stale:
+        raise PipelineError(
+            f"{overlay_file.name} has stale actions (upstream changed; update or delete them):\n"
+            + stale
+        )
+    schema = filtering.prune_components(corrected)
+    try:
+        validate(schema)
+    except OpenAPIValidationError as exc:
+        raise PipelineError(f"the corrected schema is not valid OpenAPI: {exc.message}") from None
+    return schema
+
+
+def build_tree(schema: dict[str, Any], root: Path, config: dict[str, Any], into: Path) -> None:
+    """Write the schema and the generated package under `into`, mirroring the repo layout."""
+    schema_file = into / config["filtered_schema"]
+    schema_file.parent.mkdir(parents=True, exist_ok=True)
+    schema_file.write_text(serialise(schema), encoding="utf-8")
+    package = into / config["package_dir"]
+    package.parent.mkdir(parents=True, exist_ok=True)
+    generate.generate_package(schema_file, root / config["generator_config"], package)
+
+
+def _tree_files(base: Path) -> dict[str, Path]:
+    if base.is_file():
+        return {"": base}
+    return {
+        str(p.relative_to(base)): p
+        for p in sorted(base.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def drift(committed: Path, fresh: Path, label: str) -> list[str]:
+    """Readable lines describing how `committed` differs from `fresh` (empty when equal)."""
+    old, new = _tree_files(committed) if committed.exists() else {}, _tree_files(fresh)
+
+    def shown(name: str) -> str:
+        return f"{label}/{name}" if name else label
+
+    lines = [f"{shown(n)}: missing from the tree" for n in sorted(new.keys() - old.keys())]
+    lines += [f"{shown(n)}: not produced by the pipeline" for n in sorted(old.keys() - new.keys())]
+    for name in sorted(old.keys() & new.keys()):
+        if filecmp.cmp(old[name], new[name], shallow=False):
+            continue
+        diff = list(
+            difflib.unified_diff(
+                old[name].read_text(encoding="utf-8", errors="replace").splitlines(),
+                new[name].read_text(encoding="utf-8", errors="replace").splitlines(),
+                "committed",
+                "regenerated",
+                lineterm="",
+                n=1,
+            )
+        )
+        lines.append(f"{shown(name)}: differs ({len(diff)} diff lines), e.g.")
+        lines += ["    " + d for d in diff[:12]]
+    return lines
+
+
+def replace_tree(fresh: Path, target: Path) -> None:
+    """Swap `fresh` into place, so an interrupted run leaves the old tree or the new one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(target.name + ".new")
+    backup = target.with_name(target.name + ".old")
+    for leftover in (staging, backup):
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        elif leftover.exists():
+            leftover.unlink()
+    if fresh.is_dir():
+        shutil.copytree(fresh, staging)
+    else:
+        shutil.copyfile(fresh, staging)
+    if target.exists():
+        target.rename(backup)
+    staging.rename(target)
+    if backup.is_dir():
+        shutil.rmtree(backup)
+    elif backup.exists():
+        backup.unlink()
+
+
+def run(args: argparse.Namespace) -> int:
+    root: Path = args.root.resolve()
+    config = load_config(root)
+    if args.report:
+        old_file, new_file = args.report
+        text = report.change_report(
+            source.load(old_file), source.load(new_file), Path(old_file).name, Path(new_file).name
+        )
+        _emit(text, args.report_out)
+        return 0
+
+    upstream = source.load(args.source or config["schema_url"])
+    schema = build_schema(upstream, root / config["overlay"])
+    outputs = (config["filtered_schema"], config["package_dir"])
+    with tempfile.TemporaryDirectory(prefix="posthog-persons-regen-") as work:
+        build_tree(schema, root, config, Path(work))
+        if args.check:
+            problems = [
+                line for rel in outputs for line in drift(root / rel, Path(work) / rel, rel)
+            ]
+            if problems:
+                print("regenerate --check: the committed tree differs from the pipeline's output:")
+                print("\n".join(problems))
+                print("Run `make regenerate` (never edit generated files by hand).")
+                return 1
+            print("regenerate --check: openapi/ and generated/ match the pipeline's output.")
+            return 0
+        committed_schema = root / config["filtered_schema"]
+        previous = (
+            json.loads(committed_schema.read_text("utf-8")) if committed_schema.exists() else None
+        )
+        for rel in outputs:
+            replace_tree(Path(work) / rel, root / rel)
+    if previous is None:
+        print(f"wrote {config['filtered_schema']} and {config['package_dir']}")
+    elif previous == schema:
+        print("regenerated: the persons API did not change")
+    else:
+        _emit(report.change_report(previous, schema, "committed", "regenerated"), args.report_out)
+    return 0
+
+
+def _emit(text: str, destination: Path | None) -> None:
+    if destination is None:
+        sys.stdout.write(text)
+    else:
+        destination.write_text(text, encoding="utf-8")
+        print(f"change report written to {destination}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Regenerate the PostHog persons client from the upstream OpenAPI schema.",
+    )
+    parser.add_argument(
+        "--source",
+        help="schema URL or local file (YAML or JSON); default: the live US cloud schema",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="regenerate into a temporary directory and fail if the committed tree differs",
+    )
+    parser.add_argument(
+        "--report",
+        nargs=2,
+        metavar=("OLD", "NEW"),
+        help="print a Markdown report of the persons API changes between two schemas",
+    )
+    parser.add_argument(
+        "--report-out", type=Path, help="write the change report to this file, not stdout"
+    )
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except PipelineError as exc:
+        print(f"regenerate: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("regenerate: interrupted; the tree was not changed", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The regeneration command line: --check, bad input, refusal, the change report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SNAPSHOT_2023, SNAPSHOT_2025, run_pipeline, tree_snapshot
+from persons_codegen import PipelineError, filtering, generate
+
+
+def test_check_passes_on_the_committed_tree(repo_copy: Path) -> None:
+    done = run_pipeline("--source", str(SNAPSHOT_2025), "--check", root=repo_copy)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "match" in done.stdout
+
+
+def test_check_fails_after_a_hand_edit_of_a_generated_file(repo_copy: Path) -> None:
+    edited = repo_copy / "generated/posthog_persons_api/api/persons/persons_list.py"
+    edited.write_text(edited.read_text() + "\n# a hand edit\n")
+    done = run_pipeline("--source", str(SNAPSHOT_2025), "--check", root=repo_copy)
+    assert done.returncode == 1
+    assert "api/persons/persons_list.py: differs" in done.stdout
+    assert "# a hand edit" in done.stdout
+
+
+def test_check_fails_when_the_overlay_changed_but_was_not_regenerated(repo_copy: Path) -> None:
+    overlay = repo_copy / "openapi/overlay.yaml"
+    overlay.write_text(overlay.read_text().replace("maxItems: 1000", "maxItems: 999"))
+    done = run_pipeline("--source", str(SNAPSHOT_2025), "--check", root=repo_copy)
+    assert done.returncode == 1
+    assert "openapi/posthog-persons.json: differs" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "schema file not found"),
+        ("just: [some, yaml]\n", "is not an OpenAPI document"),
+        ("{not json", "neither JSON nor YAML"),
+        ('{"openapi": "2.0", "paths": {}}', "not an OpenAPI 3 document"),
+        (
+            '{"openapi": "3.0.3", "info": {}, '
+            '"paths": {"/api/projects/{project_id}/cohorts/": {}}}',
+            "has no persons paths",
+        ),
+    ],
+    ids=["missing-file", "non-schema", "not-json-or-yaml", "swagger-2", "no-persons-paths"],
+)
+def test_bad_input_is_a_clear_error_and_changes_nothing(
+    repo_copy: Path, tmp_path: Path, content: str | None, message: str
+) -> None:
+    schema = tmp_path / "input" / "schema.json"
+    if content is not None:
+        schema.parent.mkdir()
+        schema.write_text(content)
+    before = tree_snapshot(repo_copy)
+    done = run_pipeline("--source", str(schema), root=repo_copy)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert tree_snapshot(repo_copy) == before
+
+
+def test_network_failure_is_one_line_and_changes_nothing(repo_copy: Path) -> None:
+    before = tree_snapshot(repo_copy)
+    # Port 9 on loopback: nothing listens there, so the connection is refused at once.
+    done = run_pipeline("--source", "http://127.0.0.1:9/api/schema/?format=json", root=repo_copy)
+    assert done.returncode == 2
+    assert done.stderr.startswith("regenerate: error: cannot fetch the schema")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert tree_snapshot(repo_copy) == before
+
+
+def test_stale_overlay_action_fails_the_run_and_changes_nothing(repo_copy: Path) -> None:
+    # A schema that already contains every correction: each action is now useless.
+    fixed = repo_copy / "openapi" / "posthog-persons.json"
+    before = tree_snapshot(repo_copy)
+    done = run_pipeline("--source", str(fixed), root=repo_copy)
+    assert done.returncode == 2
+    assert "stale actions" in done.stderr
+    assert "its target matches nothing" in done.stderr
+    assert tree_snapshot(repo_copy) == before
+
+
+def test_regeneration_writes_the_tree_and_reports_changes(repo_copy: Path) -> None:
+    # Start from a tree whose schema lacks an operation: regenerating restores it and the
+    # report names it.
+    schema_file = repo_copy / "openapi" / "posthog-persons.json"
+    schema = json.loads(schema_file.read_text())
+    del schema["paths"]["/api/projects/{project_id}/persons/deletion_status/"]
+    schema_file.write_text(json.dumps(schema))
+    done = run_pipeline("--source", str(SNAPSHOT_2025), root=repo_copy)
+    assert done.returncode == 0, done.stderr
+    assert "persons_deletion_status_retrieve" in done.stdout
+    assert "### Operations added (1)" in done.stdout
+    check = run_pipeline("--source", str(SNAPSHOT_2025), "--check", root=repo_copy)
+    assert check.returncode == 0, check.stdout
+
+
+def test_generator_skips_are_refused(upstream_2025: dict, tmp_path: Path) -> None:
+    """Uncorrected, openapi-python-client silently skips both list endpoints (exit code 0)."""
+    raw = filtering.prune_components(filtering.filter_paths(upstream_2025))
+    schema_file = tmp_path / "raw.json"
+    schema_file.write_text(json.dumps(raw))
+    root = Path(__file__).resolve().parents[2]
+    with pytest.raises(PipelineError) as caught:
+        generate.generate_package(
+            schema_file, root / "openapi/generator-config.yaml", tmp_path / "pkg"
+        )
+    text = str(caught.value)
+    assert "refusing an incomplete client" in text
+    assert "persons_list" in text and "environments_persons_list" in text
+    assert not (tmp_path / "pkg").exists()
+
+
+def test_change_report_between_the_two_snapshots_is_true(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    done = run_pipeline(
+        "--report",
+        str(SNAPSHOT_2023),
+        str(SNAPSHOT_2025),
+        "--report-out",
+        str(out),
+        root=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert (
+        "(24 persons operations) -> `posthog-schema-2025-11.yaml` (48 persons operations)" in text
+    )
+    # The environments scope appeared (24 operations) with 4 new project-scope operations.
+    assert "### Operations added (28)" in text
+    assert text.count("| `/api/environments/{project_id}/persons/") == 24
+    for new in (
+        "persons_bulk_delete_create",
+        "persons_delete_events_create",
+        "persons_delete_recordings_create",
+        "persons_reset_person_distinct_id_create",
+    ):
+        assert f"`{new}`" in text
+    # path, properties and retention were removed upstream.
+    assert "### Operations removed (4)" in text
+    for gone in (
+        "persons_path_retrieve",
+        "persons_path_create",
+        "persons_properties_retrieve",
+        "persons_retention_retrieve",
+    ):
+        assert f"`{gone}`" in text
+    assert "- scopes: `none` -> `person:read`" in text
+    assert "`PaginatedPersonList`.count added: `integer`" in text
+    committed = Path(__file__).resolve().parents[2] / "openapi/CHANGES-2023-02-to-2025-11.md"
+    assert committed.read_text() == text
