@@ -1,0 +1,140 @@
+"""Checks every emulated exchange against the committed OpenAPI contract (openapi-core)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+from werkzeug.datastructures import ImmutableMultiDict
+
+# src/posthog_persons/testing/_contract.py -> repository root.
+_REPO_SCHEMA = Path(__file__).resolve().parents[3] / "openapi" / "posthog-persons.json"
+
+
+class EmulatorContractError(AssertionError):
+    """The emulator produced a response its own contract forbids.
+
+    An AssertionError so that a test exercising the emulator fails loudly instead of a client
+    silently adapting to a response the real server (as described by the schema) never sends.
+    """
+
+
+def find_schema() -> Path | None:
+    """The contract: the copy shipped in the generated package first, else the repo file."""
+    try:
+        resource = importlib.resources.files("posthog_persons_api").joinpath("openapi.json")
+        if resource.is_file():
+            return Path(str(resource))
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return _REPO_SCHEMA if _REPO_SCHEMA.is_file() else None
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> OpenAPI:
+    # Building the spec (reference resolution, validator classes) costs far more than one
+    # validation, so it is built once per process and file.
+    with open(path, encoding="utf-8") as handle:
+        spec: dict[str, Any] = json.load(handle)
+    return OpenAPI.from_dict(spec)
+
+
+def _describe(error: BaseException) -> str:
+    """Flatten openapi-core's nested errors into one readable sentence."""
+    parts = [str(error)]
+    cause: BaseException | None = error
+    seen = 0
+    while cause is not None and seen < 5:
+        seen += 1
+        details = getattr(cause, "schema_errors", None) or getattr(cause, "errors", None)
+        if details:
+            for detail in list(details)[:3]:
+                message = getattr(detail, "message", None) or str(detail)
+                path = getattr(detail, "path", None)
+                where = "/".join(str(p) for p in path) if path else ""
+                parts.append(f"{where}: {message}" if where else str(message))
+            break
+        cause = cause.__cause__
+    return "; ".join(dict.fromkeys(p for p in parts if p))
+
+
+class ContractValidator:
+    """Validates requests and responses of one schema; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._openapi = _load(str(path))
+        # openapi-core keeps per-call caches that are not documented as thread-safe.
+        self._lock = threading.Lock()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        content_type: str,
+    ) -> MockRequest:
+        args = [(key, value) for key, values in query.items() for value in values]
+        request = MockRequest(
+            "http://testserver",
+            method,
+            path,
+            headers=dict(headers),
+            data=body,
+            content_type=content_type,
+        )
+        # MockRequest flattens its args to one value a key; rebuild it as a true multi-dict.
+        request.parameters.query = ImmutableMultiDict(args)
+        return request
+
+    def request_problem(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        content_type: str,
+    ) -> str | None:
+        """Why the request breaks the contract, or None when it conforms."""
+        request = self._request(method, path, query, headers, body, content_type)
+        with self._lock:
+            for error in self._openapi.iter_request_errors(request):
+                return _describe(error)
+        return None
+
+    def check_response(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        content_type: str,
+        status: int,
+        response_headers: Mapping[str, str],
+        response_body: bytes,
+    ) -> None:
+        request = self._request(method, path, query, headers, body, content_type)
+        response = MockResponse(
+            response_body,
+            status_code=status,
+            headers=dict(response_headers),
+            content_type=response_headers.get("Content-Type", "application/json"),
+        )
+        with self._lock:
+            errors = list(self._openapi.iter_response_errors(request, response))
+        if errors:
+            raise EmulatorContractError(
+                f"{method.upper()} {path} -> {status} breaks {self.path.name}: "
+                f"{_describe(errors[0])}; body={response_body[:300]!r}"
+            )
