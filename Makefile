@@ -39,7 +39,7 @@ report: venv
 	$(BIN)/python scripts/regenerate.py --report ../shared/upstream/posthog-schema-2023-02.yaml $(UPSTREAM)
 
 demo: venv
-	$(BIN)/python -m posthog_persons.demo $(DEMO_ARGS)
+	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
 bench: venv
 	$(BIN)/python -m pytest -m bench -s bench $(PYTEST_ARGS)

@@ -28,12 +28,16 @@ from .environments_persons_deletion_status_retrieve_status import (
     EnvironmentsPersonsDeletionStatusRetrieveStatus,
 )
 from .environments_persons_destroy_format import EnvironmentsPersonsDestroyFormat
+from .environments_persons_funnel_correlation_create_body import (
+    EnvironmentsPersonsFunnelCorrelationCreateBody,
+)
 from .environments_persons_funnel_correlation_create_format import (
     EnvironmentsPersonsFunnelCorrelationCreateFormat,
 )
 from .environments_persons_funnel_correlation_retrieve_format import (
     EnvironmentsPersonsFunnelCorrelationRetrieveFormat,
 )
+from .environments_persons_funnel_create_body import EnvironmentsPersonsFunnelCreateBody
 from .environments_persons_funnel_create_format import EnvironmentsPersonsFunnelCreateFormat
 from .environments_persons_funnel_retrieve_format import EnvironmentsPersonsFunnelRetrieveFormat
 from .environments_persons_lifecycle_retrieve_format import (
@@ -96,8 +100,10 @@ from .persons_delete_property_create_format import PersonsDeletePropertyCreateFo
 from .persons_delete_recordings_create_format import PersonsDeleteRecordingsCreateFormat
 from .persons_deletion_status_retrieve_status import PersonsDeletionStatusRetrieveStatus
 from .persons_destroy_format import PersonsDestroyFormat
+from .persons_funnel_correlation_create_body import PersonsFunnelCorrelationCreateBody
 from .persons_funnel_correlation_create_format import PersonsFunnelCorrelationCreateFormat
 from .persons_funnel_correlation_retrieve_format import PersonsFunnelCorrelationRetrieveFormat
+from .persons_funnel_create_body import PersonsFunnelCreateBody
 from .persons_funnel_create_format import PersonsFunnelCreateFormat
 from .persons_funnel_retrieve_format import PersonsFunnelRetrieveFormat
 from .persons_lifecycle_retrieve_format import PersonsLifecycleRetrieveFormat
@@ -131,8 +137,10 @@ __all__ = (
     "EnvironmentsPersonsDeleteRecordingsCreateFormat",
     "EnvironmentsPersonsDeletionStatusRetrieveStatus",
     "EnvironmentsPersonsDestroyFormat",
+    "EnvironmentsPersonsFunnelCorrelationCreateBody",
     "EnvironmentsPersonsFunnelCorrelationCreateFormat",
     "EnvironmentsPersonsFunnelCorrelationRetrieveFormat",
+    "EnvironmentsPersonsFunnelCreateBody",
     "EnvironmentsPersonsFunnelCreateFormat",
     "EnvironmentsPersonsFunnelRetrieveFormat",
     "EnvironmentsPersonsLifecycleRetrieveFormat",
@@ -183,8 +191,10 @@ __all__ = (
     "PersonsDeleteRecordingsCreateFormat",
     "PersonsDeletionStatusRetrieveStatus",
     "PersonsDestroyFormat",
+    "PersonsFunnelCorrelationCreateBody",
     "PersonsFunnelCorrelationCreateFormat",
     "PersonsFunnelCorrelationRetrieveFormat",
+    "PersonsFunnelCreateBody",
     "PersonsFunnelCreateFormat",
     "PersonsFunnelRetrieveFormat",
     "PersonsLifecycleRetrieveFormat",

@@ -9,18 +9,18 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.actors_response import ActorsResponse
+from ...models.environments_persons_funnel_create_body import EnvironmentsPersonsFunnelCreateBody
 from ...models.environments_persons_funnel_create_format import (
     EnvironmentsPersonsFunnelCreateFormat,
 )
 from ...models.error_response import ErrorResponse
-from ...models.person import Person
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     project_id: str,
     *,
-    body: Person | Unset = UNSET,
+    body: EnvironmentsPersonsFunnelCreateBody | Unset = UNSET,
     format_: EnvironmentsPersonsFunnelCreateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -106,7 +106,7 @@ def sync_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient | Client,
-    body: Person | Unset = UNSET,
+    body: EnvironmentsPersonsFunnelCreateBody | Unset = UNSET,
     format_: EnvironmentsPersonsFunnelCreateFormat | Unset = UNSET,
 ) -> Response[ActorsResponse | ErrorResponse]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -116,9 +116,7 @@ def sync_detailed(
     Args:
         project_id (str):
         format_ (EnvironmentsPersonsFunnelCreateFormat | Unset):
-        body (Person | Unset):  Example: {'created_at': '2000-01-23T04:56:07.000+00:00',
-            'distinct_ids': ['distinct_ids', 'distinct_ids'], 'id': 0, 'name': 'name', 'properties':
-            '', 'uuid': '046b6c7f-0b8a-43b9-b35d-6489e6daee91'}.
+        body (EnvironmentsPersonsFunnelCreateBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -145,7 +143,7 @@ def sync(
     project_id: str,
     *,
     client: AuthenticatedClient | Client,
-    body: Person | Unset = UNSET,
+    body: EnvironmentsPersonsFunnelCreateBody | Unset = UNSET,
     format_: EnvironmentsPersonsFunnelCreateFormat | Unset = UNSET,
 ) -> ActorsResponse | ErrorResponse | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -155,9 +153,7 @@ def sync(
     Args:
         project_id (str):
         format_ (EnvironmentsPersonsFunnelCreateFormat | Unset):
-        body (Person | Unset):  Example: {'created_at': '2000-01-23T04:56:07.000+00:00',
-            'distinct_ids': ['distinct_ids', 'distinct_ids'], 'id': 0, 'name': 'name', 'properties':
-            '', 'uuid': '046b6c7f-0b8a-43b9-b35d-6489e6daee91'}.
+        body (EnvironmentsPersonsFunnelCreateBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -179,7 +175,7 @@ async def asyncio_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient | Client,
-    body: Person | Unset = UNSET,
+    body: EnvironmentsPersonsFunnelCreateBody | Unset = UNSET,
     format_: EnvironmentsPersonsFunnelCreateFormat | Unset = UNSET,
 ) -> Response[ActorsResponse | ErrorResponse]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -189,9 +185,7 @@ async def asyncio_detailed(
     Args:
         project_id (str):
         format_ (EnvironmentsPersonsFunnelCreateFormat | Unset):
-        body (Person | Unset):  Example: {'created_at': '2000-01-23T04:56:07.000+00:00',
-            'distinct_ids': ['distinct_ids', 'distinct_ids'], 'id': 0, 'name': 'name', 'properties':
-            '', 'uuid': '046b6c7f-0b8a-43b9-b35d-6489e6daee91'}.
+        body (EnvironmentsPersonsFunnelCreateBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -216,7 +210,7 @@ async def asyncio(
     project_id: str,
     *,
     client: AuthenticatedClient | Client,
-    body: Person | Unset = UNSET,
+    body: EnvironmentsPersonsFunnelCreateBody | Unset = UNSET,
     format_: EnvironmentsPersonsFunnelCreateFormat | Unset = UNSET,
 ) -> ActorsResponse | ErrorResponse | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -226,9 +220,7 @@ async def asyncio(
     Args:
         project_id (str):
         format_ (EnvironmentsPersonsFunnelCreateFormat | Unset):
-        body (Person | Unset):  Example: {'created_at': '2000-01-23T04:56:07.000+00:00',
-            'distinct_ids': ['distinct_ids', 'distinct_ids'], 'id': 0, 'name': 'name', 'properties':
-            '', 'uuid': '046b6c7f-0b8a-43b9-b35d-6489e6daee91'}.
+        body (EnvironmentsPersonsFunnelCreateBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
