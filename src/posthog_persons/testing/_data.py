@@ -144,12 +144,15 @@ def generate_persons(count: int, rng: random.Random, first_id: int = 1) -> list[
     """Make `count` realistic persons; the same rng state always yields the same persons."""
     persons: list[StoredPerson] = []
     moment = GENERATION_EPOCH
+    # About two years of sign-ups whatever the count, so date filters and "recent" pages
+    # look like a real project's.
+    step = max(60, (2 * 365 * 86400) // max(count, 1))
     for index in range(count):
         person_id = first_id + index
         # Every tenth person shares the previous one's created_at, so the id tie-break of the
         # list ordering is exercised by any realistic page walk.
         if index % 10 != 9:
-            moment = moment + timedelta(seconds=rng.randint(30, 3600))
+            moment = moment + timedelta(seconds=rng.randint(step // 2, step * 3 // 2))
         distinct_ids: list[str] = []
         properties: dict[str, Any] = {
             "$browser": rng.choice(_BROWSERS),

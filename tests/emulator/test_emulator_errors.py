@@ -1,0 +1,152 @@
+"""Authentication, scopes, routing errors, throttling and injected faults."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from conftest import PERSONS
+
+from posthog_persons.testing import FakePostHog
+
+
+def test_missing_and_wrong_key_are_401(api: httpx.Client) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "Bearer phx_wrong"}):
+        response = api.get(PERSONS, headers=headers)
+        assert response.status_code == 401
+        body = response.json()
+        assert body["type"] == "authentication_error"
+        assert body["code"] == "authentication_failed"
+        assert body["attr"] is None and body["detail"]
+
+
+def test_missing_scope_is_403_naming_it(fake: FakePostHog) -> None:
+    fake.add_api_key("phx_read_only", ["person:read"])
+    with fake.client(headers={"Authorization": "Bearer phx_read_only"}) as client:
+        assert client.get(PERSONS).status_code == 200
+        response = client.post(f"{PERSONS}bulk_delete/", json={"distinct_ids": ["a"]})
+        assert response.status_code == 403
+        assert response.json()["detail"] == "API key missing required scope 'person:write'"
+        assert "activity_log:read" in client.get(f"{PERSONS}activity/").json()["detail"]
+        assert "cohort:read" in client.get(f"{PERSONS}cohorts/?person_id=1").json()["detail"]
+
+
+def test_not_found_bodies(api: httpx.Client) -> None:
+    response = api.get(f"{PERSONS}987654/")
+    assert response.status_code == 404
+    assert response.json() == {
+        "type": "invalid_request",
+        "code": "not_found",
+        "detail": "Not found.",
+        "attr": None,
+    }
+    assert api.get("/api/projects/2/persons/").status_code == 404
+    assert api.get("/api/projects/1/nothing/").status_code == 404
+    assert api.get("/api/projects/@current/persons/").status_code == 200
+
+
+def test_distinct_id_where_an_id_is_expected_is_400(api: httpx.Client) -> None:
+    response = api.get(f"{PERSONS}user-42/")
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "does not look like a personID" in detail
+    assert "/persons?distinct_id=user-42" in detail
+
+
+def test_wrong_method_is_405(api: httpx.Client) -> None:
+    assert api.delete(PERSONS).status_code == 405
+
+
+def test_reads_are_throttled_with_retry_after() -> None:
+    moment = [1000.0]
+    fake = FakePostHog(3, seed=0, validate=False, rate_limit_per_minute=5, clock=lambda: moment[0])
+    with fake.client() as client:
+        for _ in range(5):
+            assert client.get(PERSONS).status_code == 200
+            moment[0] += 1
+        response = client.get(PERSONS)
+        assert response.status_code == 429
+        assert response.headers["Retry-After"] == "55"
+        assert response.json()["type"] == "throttled_error"
+        # Deletes have their own budget (480/min by default once throttling is on).
+        assert (
+            client.post(f"{PERSONS}bulk_delete/", json={"distinct_ids": ["x"]}).status_code == 202
+        )
+        fake.advance(55)
+        assert client.get(PERSONS).status_code == 200
+
+
+def test_delete_budget_is_separate_and_per_key() -> None:
+    moment = [0.0]
+    fake = FakePostHog(0, validate=False, delete_rate_limit_per_minute=2, clock=lambda: moment[0])
+    fake.add_api_key("phx_other", ["person:read", "person:write"])
+    body = {"distinct_ids": ["x"]}
+    with fake.client() as client:
+        for _ in range(2):
+            assert client.post(f"{PERSONS}bulk_delete/", json=body).status_code == 202
+        throttled = client.post(f"{PERSONS}bulk_delete/", json=body)
+        assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "60"
+        assert client.get(PERSONS).status_code == 200
+        other = client.post(
+            f"{PERSONS}bulk_delete/", json=body, headers={"Authorization": "Bearer phx_other"}
+        )
+        assert other.status_code == 202
+
+
+def _fault_trace(seed: int) -> list[str]:
+    fake = FakePostHog(10, seed=seed, validate=False, fault_rate=0.4)
+    trace = []
+    with fake.client() as client:
+        for _ in range(40):
+            try:
+                trace.append(str(client.get(PERSONS).status_code))
+            except httpx.RemoteProtocolError:
+                trace.append("disconnect")
+    return trace
+
+
+def test_faults_are_deterministic_per_seed() -> None:
+    first, again, other = _fault_trace(11), _fault_trace(11), _fault_trace(12)
+    assert first == again
+    assert first != other
+    assert {"200", "502", "503", "disconnect"} <= set(first)
+
+
+def test_faults_over_http_drop_the_connection() -> None:
+    fake = FakePostHog(1, seed=5, validate=False, fault_rate=1.0)
+    outcomes = set()
+    with fake.serve() as server, httpx.Client(base_url=server.url) as client:
+        for _ in range(12):
+            try:
+                outcomes.add(client.get(PERSONS).status_code)
+            except httpx.RemoteProtocolError:
+                outcomes.add(0)
+    assert outcomes == {0, 502, 503}
+    assert {r.fault for r in fake.requests} == {"502", "503", "disconnect"}
+
+
+def test_latency_sync_and_async() -> None:
+    fake = FakePostHog(1, validate=False, latency=0.05)
+
+    async def many() -> list[int]:
+        async with fake.async_client() as client:
+            responses = await asyncio.gather(*(client.get(PERSONS) for _ in range(10)))
+        return [r.status_code for r in responses]
+
+    loop_start = asyncio.new_event_loop()
+    try:
+        started = loop_start.time()
+        statuses = loop_start.run_until_complete(many())
+        elapsed = loop_start.time() - started
+    finally:
+        loop_start.close()
+    assert statuses == [200] * 10
+    # Ten concurrent requests overlap their sleeps: asyncio.sleep, not time.sleep.
+    assert elapsed < 0.4
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.5])
+def test_fault_rate_must_be_a_probability(rate: float) -> None:
+    with pytest.raises(ValueError):
+        FakePostHog(validate=False, fault_rate=rate)
