@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import json
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -65,6 +66,27 @@ def _describe(error: BaseException) -> str:
     return "; ".join(dict.fromkeys(p for p in parts if p))
 
 
+_REQUIRED = re.compile(r"'([^']+)' is a required property")
+
+
+def _field_of(error: BaseException) -> str | None:
+    """The parameter or body field a request error is about, for DRF's `attr`."""
+    name = getattr(error, "name", None)
+    if isinstance(name, str):
+        return name
+    cause: BaseException | None = error
+    while cause is not None:
+        for detail in getattr(cause, "schema_errors", None) or ():
+            path = list(getattr(detail, "path", ()) or ())
+            if path:
+                return str(path[0])
+            found = _REQUIRED.search(str(getattr(detail, "message", "")))
+            if found:
+                return found.group(1)
+        cause = cause.__cause__
+    return None
+
+
 class ContractValidator:
     """Validates requests and responses of one schema; safe to share between threads."""
 
@@ -84,6 +106,9 @@ class ContractValidator:
         content_type: str,
     ) -> MockRequest:
         args = [(key, value) for key, values in query.items() for value in values]
+        # The server's router makes the trailing slash optional; the schema only has it.
+        if not path.endswith("/"):
+            path += "/"
         request = MockRequest(
             "http://testserver",
             method,
@@ -104,12 +129,12 @@ class ContractValidator:
         headers: Mapping[str, str],
         body: bytes,
         content_type: str,
-    ) -> str | None:
-        """Why the request breaks the contract, or None when it conforms."""
+    ) -> tuple[str, str | None] | None:
+        """Why the request breaks the contract (and which field), or None when it conforms."""
         request = self._request(method, path, query, headers, body, content_type)
         with self._lock:
             for error in self._openapi.iter_request_errors(request):
-                return _describe(error)
+                return _describe(error), _field_of(error)
         return None
 
     def check_response(

@@ -51,6 +51,8 @@ _WRITE_ACTIONS = frozenset(
         *DELETE_ACTIONS,
     }
 )
+# Endpoints whose errors are `{"error": ...}` rather than DRF's body.
+_PLAIN_ERROR_ACTIONS = frozenset({"properties_at_time"})
 _SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "x-api-key"})
 _NOT_A_PERSON_ID = (
     "The ID provided does not look like a personID. If you are using a distinctId, "
@@ -652,8 +654,11 @@ class FakePostHog:
                 method.lower(), path, query, headers, body, content_type
             )
             if problem is not None:
+                message, attr = problem
+                if action in _PLAIN_ERROR_ACTIONS:
+                    return _json_response(400, {"error": message}), action
                 return drf_error(
-                    400, "validation_error", "invalid_input", f"Invalid request: {problem}"
+                    400, "validation_error", "invalid_input", f"Invalid request: {message}", attr
                 ), action
         try:
             data = json.loads(body) if body.strip() else {}
