@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SNAPSHOT_2023, SNAPSHOT_2025, run_pipeline, tree_snapshot
 from persons_codegen import PipelineError, filtering, generate
+from pipeline_support import SNAPSHOT_2023, SNAPSHOT_2025, run_pipeline, tree_snapshot
 
 
 def test_check_passes_on_the_committed_tree(repo_copy: Path) -> None:
