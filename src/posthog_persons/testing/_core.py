@@ -633,7 +633,9 @@ class FakePostHog:
             return error, action
         if action is None:
             detail = f'Method "{method}" not allowed.'
-            return drf_error(405, "invalid_request", "method_not_allowed", detail), None
+            error = drf_error(405, "invalid_request", "method_not_allowed", detail)
+            error.headers["Allow"] = ", ".join([*route.actions, "OPTIONS"])
+            return error, None
         if match["project"] not in (str(self.project_id), "@current"):
             error = drf_error(404, "invalid_request", "not_found", "Project not found.")
             return error, action

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -70,7 +71,12 @@ class _Handler(BaseHTTPRequestHandler):
         if body and self.command != "HEAD":
             self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _answer
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # http.server answers 501 to any verb without a do_ method; the real server (Django)
+        # answers every verb itself (405 where the route lacks it), so route them all.
+        if name.startswith("do_"):
+            return self._answer
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: object) -> None:
         # The request log lives in FakePostHog.requests; stderr noise helps no one.
