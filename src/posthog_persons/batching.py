@@ -1,0 +1,188 @@
+"""THE batching rule: at most 1000 ids per bulk delete call, 200 per batch lookup.
+
+The server rejects a bulk delete of more than 1000 ids, and the batch lookups silently ignore
+every id past the 200th, so these sizes are limits, not tuning knobs.
+
+A bulk delete streams its input: `IdStream` validates, deduplicates (a set of the ids seen: about
+100 bytes per id, 100 MB for a million) and cuts it into batches. A collection (list, tuple,
+set...) is validated whole before the first request; an iterator or generator, which cannot be
+seen to its end, is validated batch by batch, each batch fully before it is sent, so a bad id
+stops the job before its batch with nothing lost. `BulkDeleteJob` adds up the batch summaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any, TypeVar
+
+from . import _validation as check
+from ._convert import Summary
+from .errors import BulkDeleteError, BulkDeleteInputError, InvalidInputError, PostHogError
+from .models import BulkDeleteProgress, BulkDeleteResult
+
+__all__ = ["BULK_DELETE_BATCH", "LOOKUP_BATCH", "BulkDeleteJob", "IdStream", "chunks"]
+
+BULK_DELETE_BATCH = 1000
+LOOKUP_BATCH = 200
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _BadId(Exception):
+    def __init__(self, error: InvalidInputError, taken: list[str]) -> None:
+        super().__init__(str(error))
+        self.error, self.taken = error, taken
+
+
+class IdStream:
+    """The validated, deduplicated ids of one job, taken batch by batch."""
+
+    def __init__(self, values: object, name: str, validate: Callable[[object], str]) -> None:
+        values = check.iterable(values, name)
+        self._validate = validate
+        self._seen: set[str] = set()
+        self._ready: list[str] = []
+        self._position = 0
+        self._rest: Iterator[object] | None = None
+        if isinstance(values, Collection):
+            self._ready = check.unique(values, name, validate)
+        else:
+            self._rest = iter(values)
+
+    def take(self, size: int) -> list[str]:
+        """The next batch (empty at the end); raises _BadId on an invalid id from an iterator."""
+        if self._rest is None:
+            batch = self._ready[self._position : self._position + size]
+            self._position += len(batch)
+            return batch
+        batch = []
+        while len(batch) < size:
+            try:
+                value = next(self._rest)
+            except StopIteration:
+                break
+            try:
+                item = self._validate(value)
+            except InvalidInputError as error:
+                raise _BadId(error, batch) from None
+            if item not in self._seen:
+                self._seen.add(item)
+                batch.append(item)
+        return batch
+
+    def after(self, batch: list[str]) -> tuple[list[str], Iterator[Any] | None]:
+        """What is left if `batch` was not sent: (remaining ids, unconsumed iterator)."""
+        if self._rest is None:
+            return batch + self._ready[self._position :], None
+        return batch, self._rest
+
+
+def _merge(extra: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        old = extra.get(key)
+        if isinstance(value, bool) and isinstance(old, bool):
+            extra[key] = old or value
+        elif type(value) in (int, float) and type(old) in (int, float):
+            extra[key] = old + value
+        else:
+            extra[key] = value
+
+
+class BulkDeleteJob:
+    """The state of one bulk delete: its input stream and the running totals."""
+
+    def __init__(
+        self,
+        *,
+        ids: object,
+        distinct_ids: object,
+        delete_events: bool,
+        delete_recordings: bool,
+        keep_person: bool,
+    ) -> None:
+        if ids is not None and distinct_ids is not None:
+            raise InvalidInputError("pass ids= (person UUIDs) or distinct_ids=, not both")
+        if ids is None and distinct_ids is None:
+            raise InvalidInputError("pass ids= (person UUIDs) or distinct_ids= to bulk_delete")
+        if keep_person and not (delete_events or delete_recordings):
+            raise InvalidInputError(
+                "keep_person=True deletes nothing unless delete_events or delete_recordings is set"
+            )
+        self.field = "ids" if ids is not None else "distinct_ids"
+        validate = check.canonical_uuid if ids is not None else check.distinct_id
+        self.stream = IdStream(ids if ids is not None else distinct_ids, self.field, validate)
+        self.flags = {
+            "delete_events": bool(delete_events),
+            "delete_recordings": bool(delete_recordings),
+            "keep_person": bool(keep_person),
+        }
+        # Deleting by distinct id tells no UUIDs: resolve them to track the queued deletions.
+        self.resolve = self.field == "distinct_ids" and bool(delete_events or delete_recordings)
+        self._totals = BulkDeleteResult()
+        self._errors: list[str] = []
+        self._uuids: list[str] = []
+        self._extra: dict[str, Any] = {}
+
+    def next_batch(self) -> list[str]:
+        """The next batch to send; empty when done."""
+        try:
+            return self.stream.take(BULK_DELETE_BATCH)
+        except _BadId as bad:
+            remaining, unconsumed = self.stream.after(bad.taken)
+            raise BulkDeleteInputError(
+                bad.error, result=self.result(), remaining=remaining, unconsumed=unconsumed
+            ) from bad.error
+
+    def body(self, batch: list[str]) -> dict[str, Any]:
+        return {self.field: batch, **self.flags}
+
+    def record(self, batch: list[str], summary: Summary, resolved: list[str]) -> BulkDeleteProgress:
+        """Add one confirmed batch to the totals."""
+        failed = set(summary.errors)
+        tracked = batch if self.field == "ids" else resolved
+        self._uuids.extend(u for u in tracked if u not in failed)
+        self._errors.extend(summary.errors)
+        _merge(self._extra, summary.extra)
+        t = self._totals
+        self._totals = BulkDeleteResult(
+            requested=t.requested + len(batch),
+            persons_found=t.persons_found + summary.persons_found,
+            persons_deleted=t.persons_deleted + summary.persons_deleted,
+            batches=t.batches + 1,
+            events_queued_for_deletion=t.events_queued_for_deletion or summary.events_queued,
+            recordings_queued_for_deletion=(
+                t.recordings_queued_for_deletion or summary.recordings_queued
+            ),
+        )
+        return BulkDeleteProgress(
+            batches_done=self._totals.batches,
+            ids_sent=self._totals.requested,
+            persons_found=self._totals.persons_found,
+            persons_deleted=self._totals.persons_deleted,
+            errors=len(self._errors),
+        )
+
+    def failure(self, cause: PostHogError, batch: list[str]) -> BulkDeleteError:
+        remaining, unconsumed = self.stream.after(batch)
+        return BulkDeleteError(
+            cause, result=self.result(), remaining=remaining, unconsumed=unconsumed
+        )
+
+    def result(self) -> BulkDeleteResult:
+        t = self._totals
+        return BulkDeleteResult(
+            requested=t.requested,
+            persons_found=t.persons_found,
+            persons_deleted=t.persons_deleted,
+            batches=t.batches,
+            errors=tuple(self._errors),
+            person_uuids=tuple(self._uuids),
+            events_queued_for_deletion=t.events_queued_for_deletion,
+            recordings_queued_for_deletion=t.recordings_queued_for_deletion,
+            extra=dict(self._extra),
+        )

@@ -1,0 +1,427 @@
+"""PersonsClient and AsyncPersonsClient: twins of one design, thin drivers of `_jobs`.
+
+Each method validates its arguments and builds a flow in `_jobs` (shared by both clients), then
+drives it: `_perform` runs one generated `*_detailed` call (sync or async) or one sleep.
+Both own one pooled httpx client whose transport paces and retries every request
+(`_transport`), with an auth that sends the key to the configured host only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from types import ModuleType, TracebackType
+from typing import Any, Self
+
+import httpx
+from posthog_persons_api.client import Client
+
+from . import _jobs
+from ._calls import Outcome, aremember_response, remember_response
+from ._config import Settings, resolve
+from ._sansio import Action, Call, Flow, Sleep, adrive, arun, drive, run
+from ._transport import AsyncPacedRetryTransport, BearerAuth, PacedRetryTransport
+from .errors import ConfigurationError
+from .models import BulkDeleteProgress, BulkDeleteResult, DeletionStatus, DeletionWaitResult, Person
+from .pacing import DEFAULT_RATE_LIMITS, Pacer, RateLimits
+from .retry import RetryPolicy
+
+__all__ = ["AsyncPersonsClient", "PersonsClient"]
+
+_USER_AGENT = "posthog-persons-python"
+ProgressCallback = Callable[[BulkDeleteProgress], object]
+
+
+class _BaseClient:
+    """Settings, the generated client and the operation lookup shared by both twins."""
+
+    def __init__(
+        self,
+        api_key: str | None,
+        *,
+        project_id: int | str | None,
+        environment_id: int | str | None,
+        host: str | None,
+        timeout: float,
+        max_retries: int,
+        rate_limits: RateLimits | None,
+        retry_policy: RetryPolicy | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self._settings: Settings = resolve(
+            api_key, project_id=project_id, environment_id=environment_id, host=host
+        )
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        self._policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self._pacer = Pacer(rate_limits, clock=clock) if rate_limits is not None else None
+        self._clock = clock
+        self._timeout = timeout
+        self._modules: dict[str, ModuleType] = {}
+        # The plain generated Client: the key lives in the httpx client's auth, not in an
+        # AuthenticatedClient whose attrs repr would print it.
+        self._api = Client(base_url=str(self._settings.origin))
+
+    def _httpx_options(self) -> dict[str, Any]:
+        origin = self._settings.origin
+        return {
+            "base_url": str(origin),
+            "auth": BearerAuth(self._settings.api_key, origin),
+            "timeout": httpx.Timeout(self._timeout),
+            "headers": {"User-Agent": _USER_AGENT},
+            "follow_redirects": False,
+        }
+
+    @property
+    def api(self) -> Client:
+        """The generated client (posthog_persons_api), sharing this client's paced httpx pool."""
+        return self._api
+
+    @property
+    def host(self) -> str:
+        return str(self._settings.origin)
+
+    @property
+    def project_id(self) -> str:
+        return self._settings.project_id
+
+    @property
+    def scope(self) -> str:
+        """ "projects" or "environments": which generated operations are called."""
+        return self._settings.scope
+
+    def __repr__(self) -> str:
+        scope = "project_id" if self.scope == "projects" else "environment_id"
+        return f"{type(self).__name__}(host={self.host!r}, {scope}={self.project_id!r})"
+
+    def _operation(self, op: str) -> ModuleType:
+        """The generated module of one operation, imported on first use."""
+        module = self._modules.get(op)
+        if module is None:
+            if self._settings.scope == "environments":
+                name = f"posthog_persons_api.api.environments.environments_persons_{op}"
+            else:
+                name = f"posthog_persons_api.api.persons.persons_{op}"
+            module = self._modules[op] = importlib.import_module(name)
+        return module
+
+    def _outcome(self) -> Outcome:
+        return Outcome(self._settings.origin)
+
+
+class PersonsClient(_BaseClient):
+    """The PostHog persons API, for the jobs people come for.
+
+    `PersonsClient(api_key=None, *, project_id=None, environment_id=None, host=None,
+    timeout=30.0, max_retries=5, transport=None, rate_limits=DEFAULT_RATE_LIMITS)`
+
+    Unset settings come from POSTHOG_PERSONAL_API_KEY, POSTHOG_PROJECT_ID (or
+    POSTHOG_ENVIRONMENT_ID) and POSTHOG_HOST (default https://us.posthog.com); `environment_id`
+    selects the /api/environments/ scope. A missing or malformed setting raises
+    ConfigurationError here, before any request. `transport` replaces the network (tests,
+    emulators); `rate_limits=None` switches pacing off; `retry_policy` overrides
+    `max_retries` and the backoff; `clock` and `sleep` are injectable for tests.
+    Use it as a context manager, or call `close()`.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        project_id: int | str | None = None,
+        environment_id: int | str | None = None,
+        host: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        transport: httpx.BaseTransport | None = None,
+        rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
+        retry_policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        super().__init__(
+            api_key,
+            project_id=project_id,
+            environment_id=environment_id,
+            host=host,
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limits=rate_limits,
+            retry_policy=retry_policy,
+            clock=clock,
+        )
+        self._sleep = sleep
+        paced = PacedRetryTransport(
+            transport or httpx.HTTPTransport(), policy=self._policy, pacer=self._pacer, sleep=sleep
+        )
+        self._http = httpx.Client(
+            transport=paced, event_hooks={"response": [remember_response]}, **self._httpx_options()
+        )
+        self._api.set_httpx_client(self._http)
+
+    def _perform(self, action: Action) -> Any:
+        if isinstance(action, Sleep):
+            return self._sleep(action.seconds)
+        assert isinstance(action, Call)
+        with self._outcome() as outcome:
+            outcome.response = self._operation(action.op).sync_detailed(
+                self.project_id, client=self._api, **action.kwargs
+            )
+        return outcome.reply()
+
+    def _run(self, flow: Flow) -> Any:
+        return run(flow, self._perform)
+
+    # --- reading ----------------------------------------------------------------------------
+    def iter_persons(
+        self,
+        *,
+        search: str | None = None,
+        email: str | None = None,
+        distinct_id: str | None = None,
+        properties: Iterable[Mapping[str, Any]] | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Person]:
+        """Every person matching the filters, newest first, page by page (constant memory).
+
+        `properties` is a list of filters like
+        `[{"key": "plan", "value": "pro", "operator": "exact", "type": "person"}]`.
+        """
+        flow = _jobs.iter_persons(
+            self._settings.origin, search=search, email=email, distinct_id=distinct_id,
+            properties=properties, page_size=page_size,
+        )  # fmt: skip
+        return drive(flow, self._perform)
+
+    def get_person(self, person_id: int | str) -> Person:
+        """One person by numeric id or UUID (not a distinct id: use iter_persons(distinct_id=))."""
+        return self._run(_jobs.get_person(person_id))  # type: ignore[no-any-return]
+
+    def get_persons_by_distinct_ids(self, distinct_ids: Iterable[str]) -> dict[str, Person]:
+        """{distinct_id: Person} for those found; any number, 200 per call, deduplicated."""
+        return self._run(_jobs.lookup("distinct_ids", distinct_ids))  # type: ignore[no-any-return]
+
+    def get_persons_by_uuids(self, uuids: Iterable[str]) -> dict[str, Person]:
+        """{uuid: Person} for those found (canonical lowercase UUID keys); 200 per call."""
+        return self._run(_jobs.lookup("uuids", uuids))  # type: ignore[no-any-return]
+
+    # --- editing ----------------------------------------------------------------------------
+    def update_properties(self, person_id: int | str, properties: Mapping[str, Any]) -> None:
+        """Set properties ($set); applied asynchronously by the server (HTTP 202)."""
+        self._run(_jobs.update_properties(person_id, properties))
+
+    def delete_property(self, person_id: int | str, key: str) -> None:
+        """Remove one property ($unset)."""
+        self._run(_jobs.delete_property(person_id, key))
+
+    # --- erasure ----------------------------------------------------------------------------
+    def bulk_delete(
+        self,
+        *,
+        distinct_ids: Iterable[str] | None = None,
+        ids: Iterable[str] | None = None,
+        delete_events: bool = False,
+        delete_recordings: bool = False,
+        keep_person: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> BulkDeleteResult:
+        """Delete persons by UUID (`ids`) or by distinct id, any number, 1000 per call.
+
+        Streams any iterable: a collection is validated whole first, an iterator batch by
+        batch (see posthog_persons.batching). Duplicates are sent once. `on_progress` gets a
+        BulkDeleteProgress after every batch. A batch that fails after the retries raises
+        BulkDeleteError with the counts done and `remaining` ids, to resume with.
+        """
+        flow = _jobs.bulk_delete(
+            ids=ids, distinct_ids=distinct_ids, delete_events=delete_events,
+            delete_recordings=delete_recordings, keep_person=keep_person, on_progress=on_progress,
+        )  # fmt: skip
+        return self._run(flow)  # type: ignore[no-any-return]
+
+    def deletion_status(
+        self, *, person_uuids: Iterable[str] | None = None, status: str = "all"
+    ) -> Iterator[DeletionStatus]:
+        """Queued event deletions, newest first; `status` is "pending", "completed" or "all".
+
+        With `person_uuids`: up to 20 UUIDs are asked for one by one (`person_uuid=`); more
+        are found by paging through the list once and keeping theirs.
+        """
+        flow = _jobs.deletion_status(
+            self._settings.origin, person_uuids=person_uuids, status=status
+        )
+        return drive(flow, self._perform)
+
+    def wait_for_deletions(
+        self, person_uuids: Iterable[str], *, timeout: float, poll_interval: float = 60.0
+    ) -> DeletionWaitResult:
+        """Poll until no event deletion of these UUIDs is pending, or `timeout` seconds pass.
+
+        A round pages through the pending list (100 a page), so it costs
+        ceil(pending / 100) requests however many UUIDs are awaited. Returns `done=False` at
+        the timeout; slowness, rate limits and transient errors never raise.
+        """
+        flow = _jobs.wait_for_deletions(
+            self._settings.origin, person_uuids, timeout=timeout,
+            poll_interval=poll_interval, clock=self._clock,
+        )  # fmt: skip
+        return self._run(flow)  # type: ignore[no-any-return]
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncPersonsClient(_BaseClient):
+    """Async twin of PersonsClient: the same methods, with `await` and `async for`."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        project_id: int | str | None = None,
+        environment_id: int | str | None = None,
+        host: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
+        retry_policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        super().__init__(
+            api_key,
+            project_id=project_id,
+            environment_id=environment_id,
+            host=host,
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limits=rate_limits,
+            retry_policy=retry_policy,
+            clock=clock,
+        )
+        self._sleep = sleep
+        paced = AsyncPacedRetryTransport(
+            transport or httpx.AsyncHTTPTransport(), policy=self._policy, pacer=self._pacer,
+            sleep=sleep,
+        )  # fmt: skip
+        self._http = httpx.AsyncClient(
+            transport=paced, event_hooks={"response": [aremember_response]}, **self._httpx_options()
+        )
+        self._api.set_async_httpx_client(self._http)
+
+    async def _perform(self, action: Action) -> Any:
+        if isinstance(action, Sleep):
+            return await self._sleep(action.seconds)
+        assert isinstance(action, Call)
+        with self._outcome() as outcome:
+            outcome.response = await self._operation(action.op).asyncio_detailed(
+                self.project_id, client=self._api, **action.kwargs
+            )
+        return outcome.reply()
+
+    async def _run(self, flow: Flow) -> Any:
+        return await arun(flow, self._perform)
+
+    def iter_persons(
+        self,
+        *,
+        search: str | None = None,
+        email: str | None = None,
+        distinct_id: str | None = None,
+        properties: Iterable[Mapping[str, Any]] | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Person]:
+        """Async twin of PersonsClient.iter_persons (use `async for`)."""
+        flow = _jobs.iter_persons(
+            self._settings.origin, search=search, email=email, distinct_id=distinct_id,
+            properties=properties, page_size=page_size,
+        )  # fmt: skip
+        return adrive(flow, self._perform)
+
+    async def get_person(self, person_id: int | str) -> Person:
+        """Async twin of PersonsClient.get_person."""
+        return await self._run(_jobs.get_person(person_id))  # type: ignore[no-any-return]
+
+    async def get_persons_by_distinct_ids(self, distinct_ids: Iterable[str]) -> dict[str, Person]:
+        """Async twin of PersonsClient.get_persons_by_distinct_ids."""
+        return await self._run(_jobs.lookup("distinct_ids", distinct_ids))  # type: ignore[no-any-return]
+
+    async def get_persons_by_uuids(self, uuids: Iterable[str]) -> dict[str, Person]:
+        """Async twin of PersonsClient.get_persons_by_uuids."""
+        return await self._run(_jobs.lookup("uuids", uuids))  # type: ignore[no-any-return]
+
+    async def update_properties(self, person_id: int | str, properties: Mapping[str, Any]) -> None:
+        """Async twin of PersonsClient.update_properties."""
+        await self._run(_jobs.update_properties(person_id, properties))
+
+    async def delete_property(self, person_id: int | str, key: str) -> None:
+        """Async twin of PersonsClient.delete_property."""
+        await self._run(_jobs.delete_property(person_id, key))
+
+    async def bulk_delete(
+        self,
+        *,
+        distinct_ids: Iterable[str] | None = None,
+        ids: Iterable[str] | None = None,
+        delete_events: bool = False,
+        delete_recordings: bool = False,
+        keep_person: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> BulkDeleteResult:
+        """Async twin of PersonsClient.bulk_delete (`ids` may be any iterable, not async)."""
+        flow = _jobs.bulk_delete(
+            ids=ids, distinct_ids=distinct_ids, delete_events=delete_events,
+            delete_recordings=delete_recordings, keep_person=keep_person, on_progress=on_progress,
+        )  # fmt: skip
+        return await self._run(flow)  # type: ignore[no-any-return]
+
+    def deletion_status(
+        self, *, person_uuids: Iterable[str] | None = None, status: str = "all"
+    ) -> AsyncIterator[DeletionStatus]:
+        """Async twin of PersonsClient.deletion_status (use `async for`)."""
+        flow = _jobs.deletion_status(
+            self._settings.origin, person_uuids=person_uuids, status=status
+        )
+        return adrive(flow, self._perform)
+
+    async def wait_for_deletions(
+        self, person_uuids: Iterable[str], *, timeout: float, poll_interval: float = 60.0
+    ) -> DeletionWaitResult:
+        """Async twin of PersonsClient.wait_for_deletions."""
+        flow = _jobs.wait_for_deletions(
+            self._settings.origin, person_uuids, timeout=timeout,
+            poll_interval=poll_interval, clock=self._clock,
+        )  # fmt: skip
+        return await self._run(flow)  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    aclose = close
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        _type: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,98 @@
+"""The facade's small, frozen result types.
+
+Each keeps the fields the server sends that it does not know in `extra`, so a newer server's
+additions are never lost; `from_api` (in posthog_persons._convert) reads them defensively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "BulkDeleteProgress",
+    "BulkDeleteResult",
+    "DeletionStatus",
+    "DeletionWaitResult",
+    "Person",
+]
+
+
+@attrs.frozen(kw_only=True)
+class Person:
+    """A person. `id`, `name` and `created_at` are None for a "missing person" placeholder.
+
+    The batch lookups return a minimal record (at most 10 distinct ids).
+    """
+
+    id: int | None = None
+    uuid: str
+    name: str | None = None
+    distinct_ids: tuple[str, ...] = ()
+    properties: Mapping[str, Any] = attrs.field(factory=dict)
+    created_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class DeletionStatus:
+    """The status of one queued event deletion (from `bulk_delete(..., delete_events=True)`)."""
+
+    person_uuid: str
+    status: str  # "pending" | "completed" (kept as sent if a newer server adds a value)
+    created_at: datetime | None = None
+    delete_verified_at: datetime | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class BulkDeleteProgress:
+    """Passed to `on_progress` after every bulk delete batch; counts are cumulative."""
+
+    batches_done: int
+    ids_sent: int
+    persons_found: int
+    persons_deleted: int
+    errors: int
+
+
+@attrs.frozen
+class BulkDeleteResult:
+    """The summary of a bulk delete, over all its batches.
+
+    - `requested`: unique ids sent; `batches`: bulk_delete calls made.
+    - `errors`: UUIDs of persons the server could not delete (`deletion_errors`).
+    - `person_uuids`: UUIDs whose deletions were queued, to track with `deletion_status` /
+      `wait_for_deletions`: with `ids=`, the ids sent minus `errors` (the server does not say
+      which ids it did not find; those never get a deletion record); with `distinct_ids=` and
+      `delete_events`/`delete_recordings`, the UUIDs they resolved to; otherwise empty.
+    - `extra`: fields of the server's summary this client does not know, merged over batches
+      (numbers summed, booleans or-ed, anything else: the last value).
+    """
+
+    requested: int = 0
+    persons_found: int = 0
+    persons_deleted: int = 0
+    batches: int = 0
+    errors: tuple[str, ...] = ()
+    person_uuids: tuple[str, ...] = ()
+    events_queued_for_deletion: bool = False
+    recordings_queued_for_deletion: bool = False
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class DeletionWaitResult:
+    """What `wait_for_deletions` saw: `done` is True when nothing it waits for is pending.
+
+    `completed` holds the UUIDs with no pending event deletion left (this includes a UUID that
+    never had one, e.g. a person that was not found); `pending` the others, in input order.
+    """
+
+    completed: tuple[str, ...]
+    pending: tuple[str, ...]
+    done: bool

@@ -1,0 +1,129 @@
+"""THE pacing rule: stay inside the server's rate limits instead of waiting for 429s.
+
+PostHog limits each personal API key (see ../shared/posthog-persons-api.md):
+
+- delete actions (`DELETE .../persons/{id}/`, `bulk_delete`, `delete_events`,
+  `delete_recordings`): 480 per minute and 4800 per hour;
+- every other persons request (reads, lookups, property updates): 240 per minute and 1200 per
+  hour (the analytics burst throttle).
+
+The pacer keeps, for each budget, a sliding window of the times of the requests it let through.
+A request goes at once when every budget of its kind has room, so a burst the server allows
+(say 201 list calls) runs at full speed; only a request that would exceed a budget waits, until
+the oldest request of the full window leaves it. Every attempt counts, retries included, since
+the server counts them too. Thread-safe: one lock guards the windows, and nobody sleeps while
+holding it. `rate_limits=None` on the client switches pacing off (e.g. for a private emulator).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import Literal
+
+import attrs
+
+from ._sansio import Sleep
+
+__all__ = ["DEFAULT_RATE_LIMITS", "Budget", "Pacer", "RateLimits", "RequestKind", "request_kind"]
+
+logger = logging.getLogger("posthog_persons")
+
+RequestKind = Literal["delete", "read"]
+_EPSILON = 1e-6  # float noise of clock arithmetic
+_DELETE_ACTIONS = ("/bulk_delete/", "/delete_events/", "/delete_recordings/")
+
+
+def request_kind(method: str, path: str) -> RequestKind:
+    """Which budget a request spends: the delete actions, or everything else."""
+    if method.upper() == "DELETE" or path.endswith(_DELETE_ACTIONS):
+        return "delete"
+    return "read"
+
+
+def _positive_int(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{attribute.name} must be a positive integer, got {value!r}")
+
+
+def _positive_float(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
+
+
+@attrs.frozen
+class Budget:
+    """At most `limit` requests in any `seconds`-long window."""
+
+    limit: int = attrs.field(validator=_positive_int)
+    seconds: float = attrs.field(validator=_positive_float)
+
+    def __str__(self) -> str:
+        return f"{self.limit} per {self.seconds:g}s"
+
+
+@attrs.frozen
+class RateLimits:
+    """The budgets the client paces itself to; the defaults are PostHog cloud's limits."""
+
+    deletes: tuple[Budget, ...] = (Budget(480, 60.0), Budget(4800, 3600.0))
+    reads: tuple[Budget, ...] = (Budget(240, 60.0), Budget(1200, 3600.0))
+
+    def budgets(self, kind: RequestKind) -> tuple[Budget, ...]:
+        return self.deletes if kind == "delete" else self.reads
+
+
+DEFAULT_RATE_LIMITS = RateLimits()
+
+
+class _Window:
+    """The times of the requests let through within one budget's window."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.times: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        """Seconds until this window has room for one more request (0 if it has room)."""
+        horizon = now - self.budget.seconds
+        while self.times and self.times[0] <= horizon:
+            self.times.popleft()
+        if len(self.times) < self.budget.limit:
+            return 0.0
+        return self.times[0] - horizon
+
+
+class Pacer:
+    """Sliding-window pacing over a RateLimits value; the clock is injectable for tests."""
+
+    def __init__(self, limits: RateLimits, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[RequestKind, list[_Window]] = {
+            kind: [_Window(budget) for budget in limits.budgets(kind)]
+            for kind in ("delete", "read")
+        }
+
+    def reserve(self, kind: RequestKind) -> float:
+        """Take a slot now and return 0, or return how long to wait before asking again."""
+        with self._lock:
+            now = self._clock()
+            windows = self._windows[kind]
+            waits = [(window.wait(now), window.budget) for window in windows]
+            wait = max((w for w, _ in waits), default=0.0)
+            if wait <= _EPSILON:
+                for window in windows:
+                    window.times.append(now)
+                return 0.0
+        full = ", ".join(str(budget) for w, budget in waits if w > _EPSILON)
+        logger.info("pacing: waiting %.2fs to stay within %s %s requests", wait, full, kind)
+        return wait
+
+    def turn(self, kind: RequestKind) -> Generator[Sleep, None, None]:
+        """A sub-flow that sleeps until a slot is reserved."""
+        while (wait := self.reserve(kind)) > 0:
+            yield Sleep(wait)
