@@ -1,0 +1,411 @@
+"""`posthog-persons delete`: a resumable erasure job driven by its journal.
+
+The CLI owns the batching, one facade `bulk_delete` call per journal batch, so that "sent"
+and "confirmed" are recorded per request: the journal is written before each batch is sent
+and after its answer, and a batch is confirmed exactly when its result line is on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from posthog_persons.errors import PostHogError
+from posthog_persons.pacing import DEFAULT_RATE_LIMITS
+
+from .config import Target, client_from_args, target_of
+from .confirm import confirm
+from .exits import CLIError, Exit
+from .failures import describe
+from .inputs import IdFile, IdKind, load_ids
+from .interrupts import GracefulStop
+from .journal import (
+    BATCH_MAX,
+    BatchResult,
+    Intent,
+    JobSpec,
+    JournalState,
+    JournalWriter,
+    default_path,
+    load,
+)
+from .progress import Progress, paced_seconds
+
+if TYPE_CHECKING:
+    from posthog_persons import PersonsClient
+    from posthog_persons.models import Person
+
+# The batch lookups read at most this many ids per call.
+LOOKUP_MAX = 200
+_SHOWN_ERRORS = 5
+
+
+def _tool() -> str:
+    try:
+        from importlib.metadata import version
+
+        return f"posthog-persons {version('posthog-persons')}"
+    except Exception:  # pragma: no cover - not installed (running from a source tree)
+        return "posthog-persons"
+
+
+def input_of(args: argparse.Namespace) -> tuple[IdKind, str]:
+    if args.distinct_ids_file is not None:
+        return IdKind.DISTINCT_ID, args.distinct_ids_file
+    return IdKind.UUID, args.ids_file
+
+
+def lookup(client: PersonsClient, kind: IdKind, ids: Sequence[str]) -> dict[str, Person]:
+    if kind is IdKind.DISTINCT_ID:
+        return client.get_persons_by_distinct_ids(ids)
+    return client.get_persons_by_uuids(ids)
+
+
+def _flags_text(spec: JobSpec) -> str:
+    extras = []
+    if spec.delete_events:
+        extras.append("their events")
+    if spec.delete_recordings:
+        extras.append("their recordings")
+    text = " and queue deletion of " + " and ".join(extras) if extras else ""
+    if spec.keep_person:
+        text += " (keeping the persons themselves: --keep-person)"
+    return text
+
+
+def run(args: argparse.Namespace) -> Exit:
+    kind, path = input_of(args)
+    if not 1 <= args.batch_size <= BATCH_MAX:
+        raise CLIError(f"--batch-size must be between 1 and {BATCH_MAX}")
+    if path == "-" and args.journal is None and not args.dry_run:
+        raise CLIError("reading ids from standard input needs --journal PATH to record the job")
+    with client_from_args(args) as client:
+        return _run(args, client, kind, path)
+
+
+def _run(args: argparse.Namespace, client: PersonsClient, kind: IdKind, path: str) -> Exit:
+    target = target_of(client)
+    id_file = load_ids(path, kind=kind, column=args.column)
+    for line in id_file.describe():
+        print(line, file=sys.stderr)
+    if not id_file.ids:
+        raise CLIError(f"no valid {kind.noun} in {id_file.source}: nothing to delete")
+    spec = JobSpec(
+        kind=kind.value,
+        input=id_file.source,
+        input_sha256=id_file.sha256,
+        ids_sha256=id_file.ids_sha256(),
+        column=args.column,
+        total=len(id_file.ids),
+        batch_size=args.batch_size,
+        delete_events=args.delete_events,
+        delete_recordings=args.delete_recordings,
+        keep_person=args.keep_person,
+        host=target.host,
+        scope=target.scope,
+        project_id=target.project_id,
+    )
+    if args.dry_run:
+        return dry_run(client, spec, id_file, target)
+    journal_path = Path(args.journal) if args.journal is not None else default_path(path)
+    state = _existing(journal_path, spec)
+    if state is not None and state.complete:
+        print(f"The job in {journal_path} is already complete; nothing to do.", file=sys.stderr)
+        return report(state, journal_path, target)
+    try:
+        lookup(client, kind, id_file.ids[:1])
+    except PostHogError as error:
+        message, code = describe(error, where="checking access before deleting")
+        raise CLIError(message, code) from error
+    if not args.yes:
+        confirm(_summary(spec, target, state), ids_on_stdin=path == "-")
+    if state is None:
+        writer = JournalWriter.create(journal_path, spec, tool=_tool())
+    else:
+        writer = JournalWriter.reopen(journal_path)
+    with writer:
+        # Re-read under the lock: the file is the truth, not what was read before asking.
+        state = load(journal_path)
+        if state.spec.differences(spec):
+            raise CLIError(f"{journal_path} changed while starting; run again")
+        job = DeleteJob(client, spec, id_file.ids, writer, state)
+        try:
+            job.run()
+        except KeyboardInterrupt:
+            print("Interrupted.", file=sys.stderr)
+    return report(load(journal_path), journal_path, target)
+
+
+def _existing(path: Path, spec: JobSpec) -> JournalState | None:
+    if not path.exists():
+        return None
+    if path.stat().st_size == 0:
+        # Killed between creating the file and writing its first line: nothing happened.
+        path.unlink()
+        return None
+    state = load(path)
+    differences = state.spec.differences(spec)
+    if differences:
+        raise CLIError(
+            f"refusing to resume: the journal {path} records a different job "
+            f"({'; '.join(differences)}). Re-run with the original file and flags to resume "
+            "it, or pass --journal NEW_PATH to start a new job",
+            Exit.USAGE,
+        )
+    return state
+
+
+def _summary(spec: JobSpec, target: Target, state: JournalState | None) -> list[str]:
+    noun = "distinct ids" if spec.kind == "distinct_ids" else "person UUIDs"
+    if state is None:
+        return [
+            f"About to delete the persons of {spec.total:,} {noun}{_flags_text(spec)}",
+            f"in {target.describe()}. This cannot be undone.",
+        ]
+    done = state.ids_done
+    lines = [
+        f"Resuming the job in this journal: {done:,} of {spec.total:,} {noun} done, "
+        f"{spec.total - done:,} to go{_flags_text(spec)},",
+        f"in {target.describe()}. This cannot be undone.",
+    ]
+    if state.in_flight is not None:
+        lines.append(
+            f"Batch {state.in_flight.batch + 1} was in flight when the last run stopped; it "
+            "is checked and re-sent."
+        )
+    return lines
+
+
+class DeleteJob:
+    """Sends the batches the journal has not confirmed, in order, recording each one."""
+
+    def __init__(
+        self,
+        client: PersonsClient,
+        spec: JobSpec,
+        ids: list[str],
+        writer: JournalWriter,
+        state: JournalState,
+    ) -> None:
+        self.client = client
+        self.spec = spec
+        self.ids = ids
+        self.writer = writer
+        self.state = state
+        self.kind = IdKind(spec.kind)
+        self.sent_at = list(state.sent_at)
+        self.done = state.ids_done
+        self.progress = Progress(
+            sys.stderr,
+            total=spec.total,
+            unit="ids",
+            label="delete",
+            start=self.done,
+            eta=self._eta,
+        )
+
+    def _eta(self, remaining_ids: int) -> float:
+        batches = math.ceil(remaining_ids / self.spec.batch_size)
+        now = time.time()
+        seconds = paced_seconds(batches, DEFAULT_RATE_LIMITS.deletes, self.sent_at, now)
+        if self.spec.resolves_uuids:
+            reads = batches * math.ceil(self.spec.batch_size / LOOKUP_MAX)
+            seconds = max(seconds, paced_seconds(reads, DEFAULT_RATE_LIMITS.reads, [], now))
+        return seconds
+
+    def run(self) -> None:
+        self.writer.append({"type": "run", "tool": _tool(), "ids_done": self.done})
+        first = self.state.next_batch
+        try:
+            with GracefulStop() as stop:
+                if self.state.in_flight is not None:
+                    self._resend(self.state.in_flight)
+                for batch in range(first, self.spec.batches):
+                    if stop.requested:
+                        raise KeyboardInterrupt
+                    start, end = self.spec.batch_range(batch)
+                    self._send(batch, 1, self.ids[start:end])
+        except KeyboardInterrupt:
+            self.progress.close()
+            self.writer.append({"type": "interrupted", "ids_done": self.done})
+            raise
+        except PostHogError as error:
+            self.progress.close()
+            message, code = describe(error)
+            self.writer.append({"type": "failure", "error": message})
+            raise CLIError(
+                f"{message}. {self.done:,} of {self.spec.total:,} ids are done; the journal "
+                f"{self.writer.path} has the rest: re-run the same command to resume",
+                code,
+            ) from error
+        self.progress.update(self.done, force=True)
+        self.progress.close()
+        totals = load(self.writer.path).totals()
+        self.writer.append({"type": "done", **totals})
+
+    def _send(self, batch: int, attempt: int, batch_ids: list[str]) -> None:
+        uuids: list[str] | None = None
+        if self.spec.resolves_uuids:
+            found = lookup(self.client, self.kind, batch_ids)
+            uuids = list(dict.fromkeys(person.uuid for person in found.values()))
+        self._deliver(Intent(batch, attempt, batch_ids, uuids, None), already_gone=0)
+
+    def _resend(self, intent: Intent) -> None:
+        """The batch whose result is unknown: see what is left of it, then send it again."""
+        already_gone = 0
+        present = True
+        if not self.spec.keep_person:
+            values = intent.person_uuids if self.spec.resolves_uuids else intent.ids
+            values = values or []
+            kind = IdKind.UUID if self.spec.resolves_uuids else self.kind
+            still_there = lookup(self.client, kind, values) if values else {}
+            already_gone = len(values) - len(still_there)
+            present = bool(still_there)
+        retry = Intent(intent.batch, intent.attempt + 1, intent.ids, intent.person_uuids, None)
+        if not present:
+            # Nothing left to delete: record the outcome without another request.
+            self._record(retry, None, already_gone)
+            return
+        self._deliver(retry, already_gone=already_gone)
+
+    def _deliver(self, intent: Intent, *, already_gone: int) -> None:
+        self.writer.append(
+            {
+                "type": "intent",
+                "batch": intent.batch,
+                "attempt": intent.attempt,
+                "ids": intent.ids,
+                **(
+                    {"person_uuids": intent.person_uuids} if intent.person_uuids is not None else {}
+                ),
+            }
+        )
+        self.sent_at.append(time.time())
+        flags: dict[str, Any] = {
+            "delete_events": self.spec.delete_events,
+            "delete_recordings": self.spec.delete_recordings,
+            "keep_person": self.spec.keep_person,
+        }
+        if intent.person_uuids is not None:
+            result = (
+                self.client.bulk_delete(ids=intent.person_uuids, **flags)
+                if intent.person_uuids
+                else None
+            )
+        elif self.kind is IdKind.DISTINCT_ID:
+            result = self.client.bulk_delete(distinct_ids=intent.ids, **flags)
+        else:
+            result = self.client.bulk_delete(ids=intent.ids, **flags)
+        outcome = BatchResult(
+            batch=intent.batch,
+            persons_found=result.persons_found if result is not None else 0,
+            persons_deleted=result.persons_deleted if result is not None else 0,
+            errors=[str(e) for e in result.errors] if result is not None else [],
+            already_gone=already_gone,
+            resent=intent.attempt > 1,
+        )
+        self._record(intent, outcome, already_gone)
+
+    def _record(self, intent: Intent, outcome: BatchResult | None, already_gone: int) -> None:
+        if outcome is None:
+            outcome = BatchResult(intent.batch, 0, 0, [], already_gone, resent=False)
+        self.writer.append(
+            {
+                "type": "result",
+                "batch": outcome.batch,
+                "attempt": intent.attempt,
+                "persons_found": outcome.persons_found,
+                "persons_deleted": outcome.persons_deleted,
+                "errors": outcome.errors,
+                "already_gone": outcome.already_gone,
+                "resent": outcome.resent,
+            }
+        )
+        start, end = self.spec.batch_range(intent.batch)
+        self.done += end - start
+        self.progress.update(self.done)
+
+
+def report(state: JournalState, path: Path, target: Target) -> Exit:
+    """The final (or interim) account of a job, from its journal; returns the exit code."""
+    spec = state.spec
+    totals = state.totals()
+    noun = "distinct ids" if spec.kind == "distinct_ids" else "person UUIDs"
+    out = sys.stdout
+    status = "complete" if state.complete else "stopped before the end"
+    print(f"Delete job {status}: {target.describe()}", file=out)
+    resent = f"; {totals['resent']} re-sent after an interruption" if totals["resent"] else ""
+    print(
+        f"  {noun + ' processed':<24}{state.ids_done:,} of {spec.total:,} "
+        f"({state.confirmed:,} of {spec.batches:,} batches{resent})",
+        file=out,
+    )
+    print(f"  {'persons found':<24}{totals['found']:,}", file=out)
+    gone = (
+        f" ({totals['already_gone']:,} already gone when an interrupted batch was re-sent)"
+        if totals["already_gone"]
+        else ""
+    )
+    kept = " (--keep-person)" if spec.keep_person else ""
+    print(f"  {'persons deleted':<24}{totals['deleted']:,}{gone}{kept}", file=out)
+    print(f"  {'deletion errors':<24}{totals['errors']:,}", file=out)
+    print(f"  {'journal':<24}{path}", file=out)
+    if not state.complete:
+        print(f"Re-run the same command to resume (journal {path}).", file=out)
+        return Exit.INTERRUPTED
+    tracked = len(state.all_tracked())
+    if spec.delete_events and tracked:
+        print(
+            f"Event deletion is queued for {tracked:,} persons and runs asynchronously (it can "
+            f"take days). Follow it with:\n  posthog-persons status --journal {path} --wait",
+            file=out,
+        )
+    errors = state.errors()
+    if errors:
+        shown = ", ".join(errors[:_SHOWN_ERRORS]) + (", ..." if len(errors) > 5 else "")
+        print(
+            f"{len(errors):,} persons could not be deleted ({shown}); every one is in the "
+            'journal\'s result lines ("errors"). Re-running a new job with them may help.',
+            file=sys.stderr,
+        )
+        return Exit.INCOMPLETE
+    return Exit.OK
+
+
+def dry_run(client: PersonsClient, spec: JobSpec, id_file: IdFile, target: Target) -> Exit:
+    """Resolve every id with the batch lookups; delete nothing."""
+    kind = IdKind(spec.kind)
+    matched = 0
+    persons: set[str] = set()
+    progress = Progress(
+        sys.stderr,
+        total=len(id_file.ids),
+        unit="ids",
+        label="dry run",
+        eta=lambda left: paced_seconds(
+            math.ceil(left / LOOKUP_MAX), DEFAULT_RATE_LIMITS.reads, [], time.time()
+        ),
+    )
+    chunk = BATCH_MAX
+    try:
+        for start in range(0, len(id_file.ids), chunk):
+            found = lookup(client, kind, id_file.ids[start : start + chunk])
+            matched += len(found)
+            persons.update(person.uuid for person in found.values())
+            progress.update(min(start + chunk, len(id_file.ids)))
+    finally:
+        progress.close()
+    noun = kind.noun
+    print(f"Dry run, nothing deleted: {target.describe()}")
+    print(f"  {noun:<24}{len(id_file.ids):,}")
+    print(f"  {'matching a person':<24}{matched:,}")
+    print(f"  {'matching no person':<24}{len(id_file.ids) - matched:,}")
+    print(f"  {'persons to delete':<24}{len(persons):,}{_flags_text(spec)}")
+    if id_file.rejected_total:
+        print(f"  {'rejected lines':<24}{id_file.rejected_total:,} (not sent; see above)")
+    return Exit.OK
