@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cassette_support import Target
 from posthog_persons_api import Client
-from posthog_persons_api.models import ErrorResponse, PaginatedPersonList
+from posthog_persons_api.models import ErrorBody, PaginatedPersonList
 from posthog_persons_api.types import Unset
 
 SCHEMA_OPERATIONS = json.loads(
@@ -157,4 +157,4 @@ def test_generated_operation(operation_id: str, target: Target) -> None:
             MODULES[operation_id].sync_detailed, target.project_id, client, sample
         )
     assert response.status_code in _success_statuses(operation_id), response.content[:300]
-    assert not isinstance(response.parsed, ErrorResponse)
+    assert not isinstance(response.parsed, ErrorBody)

@@ -43,6 +43,9 @@ from .environments_persons_funnel_retrieve_format import EnvironmentsPersonsFunn
 from .environments_persons_lifecycle_retrieve_format import (
     EnvironmentsPersonsLifecycleRetrieveFormat,
 )
+from .environments_persons_lifecycle_retrieve_lifecycle_type import (
+    EnvironmentsPersonsLifecycleRetrieveLifecycleType,
+)
 from .environments_persons_list_format import EnvironmentsPersonsListFormat
 from .environments_persons_partial_update_format import EnvironmentsPersonsPartialUpdateFormat
 from .environments_persons_properties_timeline_retrieve_format import (
@@ -62,7 +65,7 @@ from .environments_persons_update_property_create_format import (
     EnvironmentsPersonsUpdatePropertyCreateFormat,
 )
 from .environments_persons_values_retrieve_format import EnvironmentsPersonsValuesRetrieveFormat
-from .error_response import ErrorResponse
+from .error_body import ErrorBody
 from .minimal_person import MinimalPerson
 from .minimal_person_properties import MinimalPersonProperties
 from .paginated_person_deletion_status_list import PaginatedPersonDeletionStatusList
@@ -107,6 +110,7 @@ from .persons_funnel_create_body import PersonsFunnelCreateBody
 from .persons_funnel_create_format import PersonsFunnelCreateFormat
 from .persons_funnel_retrieve_format import PersonsFunnelRetrieveFormat
 from .persons_lifecycle_retrieve_format import PersonsLifecycleRetrieveFormat
+from .persons_lifecycle_retrieve_lifecycle_type import PersonsLifecycleRetrieveLifecycleType
 from .persons_list_format import PersonsListFormat
 from .persons_partial_update_format import PersonsPartialUpdateFormat
 from .persons_properties_timeline_retrieve_format import PersonsPropertiesTimelineRetrieveFormat
@@ -144,6 +148,7 @@ __all__ = (
     "EnvironmentsPersonsFunnelCreateFormat",
     "EnvironmentsPersonsFunnelRetrieveFormat",
     "EnvironmentsPersonsLifecycleRetrieveFormat",
+    "EnvironmentsPersonsLifecycleRetrieveLifecycleType",
     "EnvironmentsPersonsListFormat",
     "EnvironmentsPersonsPartialUpdateFormat",
     "EnvironmentsPersonsPropertiesTimelineRetrieveFormat",
@@ -155,7 +160,7 @@ __all__ = (
     "EnvironmentsPersonsUpdateFormat",
     "EnvironmentsPersonsUpdatePropertyCreateFormat",
     "EnvironmentsPersonsValuesRetrieveFormat",
-    "ErrorResponse",
+    "ErrorBody",
     "MinimalPerson",
     "MinimalPersonProperties",
     "PaginatedPersonDeletionStatusList",
@@ -198,6 +203,7 @@ __all__ = (
     "PersonsFunnelCreateFormat",
     "PersonsFunnelRetrieveFormat",
     "PersonsLifecycleRetrieveFormat",
+    "PersonsLifecycleRetrieveLifecycleType",
     "PersonsListFormat",
     "PersonsPartialUpdateFormat",
     "PersonSplitRequest",

@@ -8,6 +8,8 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="PersonBatchByDistinctIdsRequest")
 
 
@@ -15,29 +17,29 @@ T = TypeVar("T", bound="PersonBatchByDistinctIdsRequest")
 class PersonBatchByDistinctIdsRequest:
     """
     Attributes:
-        distinct_ids (list[str]):
+        distinct_ids (list[str] | Unset):
     """
 
-    distinct_ids: list[str]
+    distinct_ids: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        distinct_ids = self.distinct_ids
+        distinct_ids: list[str] | Unset = UNSET
+        if not isinstance(self.distinct_ids, Unset):
+            distinct_ids = self.distinct_ids
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "distinct_ids": distinct_ids,
-            }
-        )
+        field_dict.update({})
+        if distinct_ids is not UNSET:
+            field_dict["distinct_ids"] = distinct_ids
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        distinct_ids = cast(list[str], d.pop("distinct_ids"))
+        distinct_ids = cast(list[str], d.pop("distinct_ids", UNSET))
 
         person_batch_by_distinct_ids_request = cls(
             distinct_ids=distinct_ids,

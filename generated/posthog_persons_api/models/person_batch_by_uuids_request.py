@@ -8,6 +8,8 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="PersonBatchByUuidsRequest")
 
 
@@ -15,29 +17,29 @@ T = TypeVar("T", bound="PersonBatchByUuidsRequest")
 class PersonBatchByUuidsRequest:
     """
     Attributes:
-        uuids (list[str]):
+        uuids (list[str] | Unset):
     """
 
-    uuids: list[str]
+    uuids: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        uuids = self.uuids
+        uuids: list[str] | Unset = UNSET
+        if not isinstance(self.uuids, Unset):
+            uuids = self.uuids
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "uuids": uuids,
-            }
-        )
+        field_dict.update({})
+        if uuids is not UNSET:
+            field_dict["uuids"] = uuids
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        uuids = cast(list[str], d.pop("uuids"))
+        uuids = cast(list[str], d.pop("uuids", UNSET))
 
         person_batch_by_uuids_request = cls(
             uuids=uuids,

@@ -12,7 +12,7 @@ from ...models.activity_log_page import ActivityLogPage
 from ...models.environments_persons_activity_retrieve_format import (
     EnvironmentsPersonsActivityRetrieveFormat,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...types import UNSET, Response, Unset
 
 
@@ -45,34 +45,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ActivityLogPage | ErrorResponse | None:
+) -> ActivityLogPage | ErrorBody | None:
     if response.status_code == 200:
         response_200 = ActivityLogPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -84,7 +84,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ActivityLogPage | ErrorResponse]:
+) -> Response[ActivityLogPage | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -98,7 +98,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsActivityRetrieveFormat | Unset = UNSET,
-) -> Response[ActivityLogPage | ErrorResponse]:
+) -> Response[ActivityLogPage | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -112,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ActivityLogPage | ErrorResponse]
+        Response[ActivityLogPage | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -132,7 +132,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsActivityRetrieveFormat | Unset = UNSET,
-) -> ActivityLogPage | ErrorResponse | None:
+) -> ActivityLogPage | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -146,7 +146,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ActivityLogPage | ErrorResponse
+        ActivityLogPage | ErrorBody
     """
 
     return sync_detailed(
@@ -161,7 +161,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsActivityRetrieveFormat | Unset = UNSET,
-) -> Response[ActivityLogPage | ErrorResponse]:
+) -> Response[ActivityLogPage | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -175,7 +175,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ActivityLogPage | ErrorResponse]
+        Response[ActivityLogPage | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -193,7 +193,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsActivityRetrieveFormat | Unset = UNSET,
-) -> ActivityLogPage | ErrorResponse | None:
+) -> ActivityLogPage | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -207,7 +207,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ActivityLogPage | ErrorResponse
+        ActivityLogPage | ErrorBody
     """
 
     return (

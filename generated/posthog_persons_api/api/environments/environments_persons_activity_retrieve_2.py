@@ -12,7 +12,7 @@ from ...models.activity_log_page import ActivityLogPage
 from ...models.environments_persons_activity_retrieve_2_format import (
     EnvironmentsPersonsActivityRetrieve2Format,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...types import UNSET, Response, Unset
 
 
@@ -47,34 +47,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ActivityLogPage | ErrorResponse | None:
+) -> ActivityLogPage | ErrorBody | None:
     if response.status_code == 200:
         response_200 = ActivityLogPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -86,7 +86,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ActivityLogPage | ErrorResponse]:
+) -> Response[ActivityLogPage | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -101,7 +101,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsActivityRetrieve2Format | Unset = UNSET,
-) -> Response[ActivityLogPage | ErrorResponse]:
+) -> Response[ActivityLogPage | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -117,7 +117,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ActivityLogPage | ErrorResponse]
+        Response[ActivityLogPage | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -139,7 +139,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsActivityRetrieve2Format | Unset = UNSET,
-) -> ActivityLogPage | ErrorResponse | None:
+) -> ActivityLogPage | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -155,7 +155,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ActivityLogPage | ErrorResponse
+        ActivityLogPage | ErrorBody
     """
 
     return sync_detailed(
@@ -172,7 +172,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsActivityRetrieve2Format | Unset = UNSET,
-) -> Response[ActivityLogPage | ErrorResponse]:
+) -> Response[ActivityLogPage | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -188,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ActivityLogPage | ErrorResponse]
+        Response[ActivityLogPage | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -208,7 +208,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsActivityRetrieve2Format | Unset = UNSET,
-) -> ActivityLogPage | ErrorResponse | None:
+) -> ActivityLogPage | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -224,7 +224,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ActivityLogPage | ErrorResponse
+        ActivityLogPage | ErrorBody
     """
 
     return (

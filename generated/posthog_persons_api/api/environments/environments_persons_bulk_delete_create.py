@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.environments_persons_bulk_delete_create_format import (
     EnvironmentsPersonsBulkDeleteCreateFormat,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.person_bulk_delete_request import PersonBulkDeleteRequest
 from ...models.person_bulk_delete_summary import PersonBulkDeleteSummary
 from ...types import UNSET, Response, Unset
@@ -53,34 +53,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | PersonBulkDeleteSummary | None:
+) -> ErrorBody | PersonBulkDeleteSummary | None:
     if response.status_code == 202:
         response_202 = PersonBulkDeleteSummary.from_dict(response.json())
 
         return response_202
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -92,7 +92,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | PersonBulkDeleteSummary]:
+) -> Response[ErrorBody | PersonBulkDeleteSummary]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -107,7 +107,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: PersonBulkDeleteRequest,
     format_: EnvironmentsPersonsBulkDeleteCreateFormat | Unset = UNSET,
-) -> Response[ErrorResponse | PersonBulkDeleteSummary]:
+) -> Response[ErrorBody | PersonBulkDeleteSummary]:
     """This endpoint allows you to bulk delete persons, either by the PostHog person IDs or by distinct
     IDs. You can pass in a maximum of 1000 IDs per call.
 
@@ -122,7 +122,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonBulkDeleteSummary]
+        Response[ErrorBody | PersonBulkDeleteSummary]
     """
 
     kwargs = _get_kwargs(
@@ -144,7 +144,7 @@ def sync(
     client: AuthenticatedClient,
     body: PersonBulkDeleteRequest,
     format_: EnvironmentsPersonsBulkDeleteCreateFormat | Unset = UNSET,
-) -> ErrorResponse | PersonBulkDeleteSummary | None:
+) -> ErrorBody | PersonBulkDeleteSummary | None:
     """This endpoint allows you to bulk delete persons, either by the PostHog person IDs or by distinct
     IDs. You can pass in a maximum of 1000 IDs per call.
 
@@ -159,7 +159,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonBulkDeleteSummary
+        ErrorBody | PersonBulkDeleteSummary
     """
 
     return sync_detailed(
@@ -176,7 +176,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: PersonBulkDeleteRequest,
     format_: EnvironmentsPersonsBulkDeleteCreateFormat | Unset = UNSET,
-) -> Response[ErrorResponse | PersonBulkDeleteSummary]:
+) -> Response[ErrorBody | PersonBulkDeleteSummary]:
     """This endpoint allows you to bulk delete persons, either by the PostHog person IDs or by distinct
     IDs. You can pass in a maximum of 1000 IDs per call.
 
@@ -191,7 +191,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonBulkDeleteSummary]
+        Response[ErrorBody | PersonBulkDeleteSummary]
     """
 
     kwargs = _get_kwargs(
@@ -211,7 +211,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: PersonBulkDeleteRequest,
     format_: EnvironmentsPersonsBulkDeleteCreateFormat | Unset = UNSET,
-) -> ErrorResponse | PersonBulkDeleteSummary | None:
+) -> ErrorBody | PersonBulkDeleteSummary | None:
     """This endpoint allows you to bulk delete persons, either by the PostHog person IDs or by distinct
     IDs. You can pass in a maximum of 1000 IDs per call.
 
@@ -226,7 +226,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonBulkDeleteSummary
+        ErrorBody | PersonBulkDeleteSummary
     """
 
     return (

@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.environments_persons_cohorts_retrieve_format import (
     EnvironmentsPersonsCohortsRetrieveFormat,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.person_cohorts import PersonCohorts
 from ...types import UNSET, Response, Unset
 
@@ -48,34 +48,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | PersonCohorts | None:
+) -> ErrorBody | PersonCohorts | None:
     if response.status_code == 200:
         response_200 = PersonCohorts.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -87,7 +87,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | PersonCohorts]:
+) -> Response[ErrorBody | PersonCohorts]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -102,7 +102,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsCohortsRetrieveFormat | Unset = UNSET,
     person_id: str | Unset = UNSET,
-) -> Response[ErrorResponse | PersonCohorts]:
+) -> Response[ErrorBody | PersonCohorts]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -117,7 +117,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonCohorts]
+        Response[ErrorBody | PersonCohorts]
     """
 
     kwargs = _get_kwargs(
@@ -139,7 +139,7 @@ def sync(
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsCohortsRetrieveFormat | Unset = UNSET,
     person_id: str | Unset = UNSET,
-) -> ErrorResponse | PersonCohorts | None:
+) -> ErrorBody | PersonCohorts | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -154,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonCohorts
+        ErrorBody | PersonCohorts
     """
 
     return sync_detailed(
@@ -171,7 +171,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsCohortsRetrieveFormat | Unset = UNSET,
     person_id: str | Unset = UNSET,
-) -> Response[ErrorResponse | PersonCohorts]:
+) -> Response[ErrorBody | PersonCohorts]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -186,7 +186,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonCohorts]
+        Response[ErrorBody | PersonCohorts]
     """
 
     kwargs = _get_kwargs(
@@ -206,7 +206,7 @@ async def asyncio(
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsCohortsRetrieveFormat | Unset = UNSET,
     person_id: str | Unset = UNSET,
-) -> ErrorResponse | PersonCohorts | None:
+) -> ErrorBody | PersonCohorts | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -221,7 +221,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonCohorts
+        ErrorBody | PersonCohorts
     """
 
     return (

@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.environments_persons_delete_recordings_create_format import (
     EnvironmentsPersonsDeleteRecordingsCreateFormat,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...types import UNSET, Response, Unset
 
 
@@ -46,33 +46,33 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     if response.status_code == 202:
         response_202 = cast(Any, None)
         return response_202
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -84,7 +84,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -99,7 +99,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsDeleteRecordingsCreateFormat | Unset = UNSET,
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     """Queue deletion of all recordings associated with this person.
 
     Args:
@@ -113,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -135,7 +135,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsDeleteRecordingsCreateFormat | Unset = UNSET,
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     """Queue deletion of all recordings associated with this person.
 
     Args:
@@ -149,7 +149,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return sync_detailed(
@@ -166,7 +166,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsDeleteRecordingsCreateFormat | Unset = UNSET,
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     """Queue deletion of all recordings associated with this person.
 
     Args:
@@ -180,7 +180,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -200,7 +200,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsDeleteRecordingsCreateFormat | Unset = UNSET,
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     """Queue deletion of all recordings associated with this person.
 
     Args:
@@ -214,7 +214,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return (

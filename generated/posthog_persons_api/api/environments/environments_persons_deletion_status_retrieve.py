@@ -12,7 +12,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.environments_persons_deletion_status_retrieve_status import (
     EnvironmentsPersonsDeletionStatusRetrieveStatus,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.paginated_person_deletion_status_list import PaginatedPersonDeletionStatusList
 from ...types import UNSET, Response, Unset
 
@@ -58,34 +58,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | PaginatedPersonDeletionStatusList | None:
+) -> ErrorBody | PaginatedPersonDeletionStatusList | None:
     if response.status_code == 200:
         response_200 = PaginatedPersonDeletionStatusList.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -97,7 +97,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | PaginatedPersonDeletionStatusList]:
+) -> Response[ErrorBody | PaginatedPersonDeletionStatusList]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -114,7 +114,7 @@ def sync_detailed(
     person_uuid: UUID | Unset = UNSET,
     limit: int | Unset = UNSET,
     offset: int | Unset = UNSET,
-) -> Response[ErrorResponse | PaginatedPersonDeletionStatusList]:
+) -> Response[ErrorBody | PaginatedPersonDeletionStatusList]:
     """Status of the event deletions queued by bulk_delete with delete_events, newest first.
 
     Args:
@@ -129,7 +129,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PaginatedPersonDeletionStatusList]
+        Response[ErrorBody | PaginatedPersonDeletionStatusList]
     """
 
     kwargs = _get_kwargs(
@@ -155,7 +155,7 @@ def sync(
     person_uuid: UUID | Unset = UNSET,
     limit: int | Unset = UNSET,
     offset: int | Unset = UNSET,
-) -> ErrorResponse | PaginatedPersonDeletionStatusList | None:
+) -> ErrorBody | PaginatedPersonDeletionStatusList | None:
     """Status of the event deletions queued by bulk_delete with delete_events, newest first.
 
     Args:
@@ -170,7 +170,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PaginatedPersonDeletionStatusList
+        ErrorBody | PaginatedPersonDeletionStatusList
     """
 
     return sync_detailed(
@@ -191,7 +191,7 @@ async def asyncio_detailed(
     person_uuid: UUID | Unset = UNSET,
     limit: int | Unset = UNSET,
     offset: int | Unset = UNSET,
-) -> Response[ErrorResponse | PaginatedPersonDeletionStatusList]:
+) -> Response[ErrorBody | PaginatedPersonDeletionStatusList]:
     """Status of the event deletions queued by bulk_delete with delete_events, newest first.
 
     Args:
@@ -206,7 +206,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PaginatedPersonDeletionStatusList]
+        Response[ErrorBody | PaginatedPersonDeletionStatusList]
     """
 
     kwargs = _get_kwargs(
@@ -230,7 +230,7 @@ async def asyncio(
     person_uuid: UUID | Unset = UNSET,
     limit: int | Unset = UNSET,
     offset: int | Unset = UNSET,
-) -> ErrorResponse | PaginatedPersonDeletionStatusList | None:
+) -> ErrorBody | PaginatedPersonDeletionStatusList | None:
     """Status of the event deletions queued by bulk_delete with delete_events, newest first.
 
     Args:
@@ -245,7 +245,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PaginatedPersonDeletionStatusList
+        ErrorBody | PaginatedPersonDeletionStatusList
     """
 
     return (

@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.environments_persons_list_format import (
     EnvironmentsPersonsListFormat,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.paginated_person_list import PaginatedPersonList
 from ...types import UNSET, Response, Unset
 
@@ -26,6 +26,7 @@ def _get_kwargs(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
+    include_total: bool | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -48,6 +49,8 @@ def _get_kwargs(
 
     params["search"] = search
 
+    params["include_total"] = include_total
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -63,34 +66,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | PaginatedPersonList | None:
+) -> ErrorBody | PaginatedPersonList | None:
     if response.status_code == 200:
         response_200 = PaginatedPersonList.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -102,7 +105,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | PaginatedPersonList]:
+) -> Response[ErrorBody | PaginatedPersonList]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -122,7 +125,8 @@ def sync_detailed(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-) -> Response[ErrorResponse | PaginatedPersonList]:
+    include_total: bool | Unset = UNSET,
+) -> Response[ErrorBody | PaginatedPersonList]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -136,13 +140,14 @@ def sync_detailed(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
+        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PaginatedPersonList]
+        Response[ErrorBody | PaginatedPersonList]
     """
 
     kwargs = _get_kwargs(
@@ -154,6 +159,7 @@ def sync_detailed(
         offset=offset,
         properties=properties,
         search=search,
+        include_total=include_total,
     )
 
     response = client.get_httpx_client().request(
@@ -174,7 +180,8 @@ def sync(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-) -> ErrorResponse | PaginatedPersonList | None:
+    include_total: bool | Unset = UNSET,
+) -> ErrorBody | PaginatedPersonList | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -188,13 +195,14 @@ def sync(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
+        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PaginatedPersonList
+        ErrorBody | PaginatedPersonList
     """
 
     return sync_detailed(
@@ -207,6 +215,7 @@ def sync(
         offset=offset,
         properties=properties,
         search=search,
+        include_total=include_total,
     ).parsed
 
 
@@ -221,7 +230,8 @@ async def asyncio_detailed(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-) -> Response[ErrorResponse | PaginatedPersonList]:
+    include_total: bool | Unset = UNSET,
+) -> Response[ErrorBody | PaginatedPersonList]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -235,13 +245,14 @@ async def asyncio_detailed(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
+        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PaginatedPersonList]
+        Response[ErrorBody | PaginatedPersonList]
     """
 
     kwargs = _get_kwargs(
@@ -253,6 +264,7 @@ async def asyncio_detailed(
         offset=offset,
         properties=properties,
         search=search,
+        include_total=include_total,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -271,7 +283,8 @@ async def asyncio(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-) -> ErrorResponse | PaginatedPersonList | None:
+    include_total: bool | Unset = UNSET,
+) -> ErrorBody | PaginatedPersonList | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -285,13 +298,14 @@ async def asyncio(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
+        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PaginatedPersonList
+        ErrorBody | PaginatedPersonList
     """
 
     return (
@@ -305,5 +319,6 @@ async def asyncio(
             offset=offset,
             properties=properties,
             search=search,
+            include_total=include_total,
         )
     ).parsed

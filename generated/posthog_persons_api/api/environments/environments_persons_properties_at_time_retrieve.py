@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.person_properties_at_time import PersonPropertiesAtTime
 from ...types import UNSET, Response, Unset
 
@@ -47,34 +47,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | PersonPropertiesAtTime | None:
+) -> ErrorBody | PersonPropertiesAtTime | None:
     if response.status_code == 200:
         response_200 = PersonPropertiesAtTime.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -86,7 +86,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | PersonPropertiesAtTime]:
+) -> Response[ErrorBody | PersonPropertiesAtTime]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -103,7 +103,7 @@ def sync_detailed(
     distinct_id: str | Unset = UNSET,
     person_id: str | Unset = UNSET,
     include_set_once: bool | Unset = False,
-) -> Response[ErrorResponse | PersonPropertiesAtTime]:
+) -> Response[ErrorBody | PersonPropertiesAtTime]:
     """A person's properties as they were at `timestamp`. Give exactly one of distinct_id and person_id.
 
     Args:
@@ -118,7 +118,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonPropertiesAtTime]
+        Response[ErrorBody | PersonPropertiesAtTime]
     """
 
     kwargs = _get_kwargs(
@@ -144,7 +144,7 @@ def sync(
     distinct_id: str | Unset = UNSET,
     person_id: str | Unset = UNSET,
     include_set_once: bool | Unset = False,
-) -> ErrorResponse | PersonPropertiesAtTime | None:
+) -> ErrorBody | PersonPropertiesAtTime | None:
     """A person's properties as they were at `timestamp`. Give exactly one of distinct_id and person_id.
 
     Args:
@@ -159,7 +159,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonPropertiesAtTime
+        ErrorBody | PersonPropertiesAtTime
     """
 
     return sync_detailed(
@@ -180,7 +180,7 @@ async def asyncio_detailed(
     distinct_id: str | Unset = UNSET,
     person_id: str | Unset = UNSET,
     include_set_once: bool | Unset = False,
-) -> Response[ErrorResponse | PersonPropertiesAtTime]:
+) -> Response[ErrorBody | PersonPropertiesAtTime]:
     """A person's properties as they were at `timestamp`. Give exactly one of distinct_id and person_id.
 
     Args:
@@ -195,7 +195,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonPropertiesAtTime]
+        Response[ErrorBody | PersonPropertiesAtTime]
     """
 
     kwargs = _get_kwargs(
@@ -219,7 +219,7 @@ async def asyncio(
     distinct_id: str | Unset = UNSET,
     person_id: str | Unset = UNSET,
     include_set_once: bool | Unset = False,
-) -> ErrorResponse | PersonPropertiesAtTime | None:
+) -> ErrorBody | PersonPropertiesAtTime | None:
     """A person's properties as they were at `timestamp`. Give exactly one of distinct_id and person_id.
 
     Args:
@@ -234,7 +234,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonPropertiesAtTime
+        ErrorBody | PersonPropertiesAtTime
     """
 
     return (

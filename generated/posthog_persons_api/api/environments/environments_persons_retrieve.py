@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.environments_persons_retrieve_format import (
     EnvironmentsPersonsRetrieveFormat,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.person import Person
 from ...types import UNSET, Response, Unset
 
@@ -47,34 +47,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | Person | None:
+) -> ErrorBody | Person | None:
     if response.status_code == 200:
         response_200 = Person.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -86,7 +86,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | Person]:
+) -> Response[ErrorBody | Person]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -101,7 +101,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsRetrieveFormat | Unset = UNSET,
-) -> Response[ErrorResponse | Person]:
+) -> Response[ErrorBody | Person]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -117,7 +117,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | Person]
+        Response[ErrorBody | Person]
     """
 
     kwargs = _get_kwargs(
@@ -139,7 +139,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsRetrieveFormat | Unset = UNSET,
-) -> ErrorResponse | Person | None:
+) -> ErrorBody | Person | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -155,7 +155,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | Person
+        ErrorBody | Person
     """
 
     return sync_detailed(
@@ -172,7 +172,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsRetrieveFormat | Unset = UNSET,
-) -> Response[ErrorResponse | Person]:
+) -> Response[ErrorBody | Person]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -188,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | Person]
+        Response[ErrorBody | Person]
     """
 
     kwargs = _get_kwargs(
@@ -208,7 +208,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     format_: EnvironmentsPersonsRetrieveFormat | Unset = UNSET,
-) -> ErrorResponse | Person | None:
+) -> ErrorBody | Person | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -224,7 +224,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | Person
+        ErrorBody | Person
     """
 
     return (

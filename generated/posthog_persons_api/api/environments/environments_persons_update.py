@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.environments_persons_update_format import (
     EnvironmentsPersonsUpdateFormat,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.person_properties_update import PersonPropertiesUpdate
 from ...types import UNSET, Response, Unset
 
@@ -54,33 +54,33 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     if response.status_code == 202:
         response_202 = cast(Any, None)
         return response_202
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -92,7 +92,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,7 +108,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: PersonPropertiesUpdate,
     format_: EnvironmentsPersonsUpdateFormat | Unset = UNSET,
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
     "$set" event.
     This means that only the properties listed will be updated, but other properties won't be removed
@@ -127,7 +127,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -151,7 +151,7 @@ def sync(
     client: AuthenticatedClient,
     body: PersonPropertiesUpdate,
     format_: EnvironmentsPersonsUpdateFormat | Unset = UNSET,
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
     "$set" event.
     This means that only the properties listed will be updated, but other properties won't be removed
@@ -170,7 +170,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return sync_detailed(
@@ -189,7 +189,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: PersonPropertiesUpdate,
     format_: EnvironmentsPersonsUpdateFormat | Unset = UNSET,
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
     "$set" event.
     This means that only the properties listed will be updated, but other properties won't be removed
@@ -208,7 +208,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -230,7 +230,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: PersonPropertiesUpdate,
     format_: EnvironmentsPersonsUpdateFormat | Unset = UNSET,
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
     "$set" event.
     This means that only the properties listed will be updated, but other properties won't be removed
@@ -249,7 +249,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return (

@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.environments_persons_update_property_create_format import (
     EnvironmentsPersonsUpdatePropertyCreateFormat,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.person_update_property_request import PersonUpdatePropertyRequest
 from ...types import UNSET, Response, Unset
 
@@ -54,33 +54,33 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     if response.status_code == 202:
         response_202 = cast(Any, None)
         return response_202
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -92,7 +92,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,7 +108,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: PersonUpdatePropertyRequest,
     format_: EnvironmentsPersonsUpdatePropertyCreateFormat | Unset = UNSET,
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -125,7 +125,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -149,7 +149,7 @@ def sync(
     client: AuthenticatedClient,
     body: PersonUpdatePropertyRequest,
     format_: EnvironmentsPersonsUpdatePropertyCreateFormat | Unset = UNSET,
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -166,7 +166,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return sync_detailed(
@@ -185,7 +185,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: PersonUpdatePropertyRequest,
     format_: EnvironmentsPersonsUpdatePropertyCreateFormat | Unset = UNSET,
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -202,7 +202,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -224,7 +224,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: PersonUpdatePropertyRequest,
     format_: EnvironmentsPersonsUpdatePropertyCreateFormat | Unset = UNSET,
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -241,7 +241,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return (

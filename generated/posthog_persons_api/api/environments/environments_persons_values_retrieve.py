@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.environments_persons_values_retrieve_format import (
     EnvironmentsPersonsValuesRetrieveFormat,
 )
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.person_property_values import PersonPropertyValues
 from ...types import UNSET, Response, Unset
 
@@ -51,34 +51,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | PersonPropertyValues | None:
+) -> ErrorBody | PersonPropertyValues | None:
     if response.status_code == 200:
         response_200 = PersonPropertyValues.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -90,7 +90,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | PersonPropertyValues]:
+) -> Response[ErrorBody | PersonPropertyValues]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -106,7 +106,7 @@ def sync_detailed(
     format_: EnvironmentsPersonsValuesRetrieveFormat | Unset = UNSET,
     key: str | Unset = UNSET,
     value: str | Unset = UNSET,
-) -> Response[ErrorResponse | PersonPropertyValues]:
+) -> Response[ErrorBody | PersonPropertyValues]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -122,7 +122,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonPropertyValues]
+        Response[ErrorBody | PersonPropertyValues]
     """
 
     kwargs = _get_kwargs(
@@ -146,7 +146,7 @@ def sync(
     format_: EnvironmentsPersonsValuesRetrieveFormat | Unset = UNSET,
     key: str | Unset = UNSET,
     value: str | Unset = UNSET,
-) -> ErrorResponse | PersonPropertyValues | None:
+) -> ErrorBody | PersonPropertyValues | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -162,7 +162,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonPropertyValues
+        ErrorBody | PersonPropertyValues
     """
 
     return sync_detailed(
@@ -181,7 +181,7 @@ async def asyncio_detailed(
     format_: EnvironmentsPersonsValuesRetrieveFormat | Unset = UNSET,
     key: str | Unset = UNSET,
     value: str | Unset = UNSET,
-) -> Response[ErrorResponse | PersonPropertyValues]:
+) -> Response[ErrorBody | PersonPropertyValues]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -197,7 +197,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonPropertyValues]
+        Response[ErrorBody | PersonPropertyValues]
     """
 
     kwargs = _get_kwargs(
@@ -219,7 +219,7 @@ async def asyncio(
     format_: EnvironmentsPersonsValuesRetrieveFormat | Unset = UNSET,
     key: str | Unset = UNSET,
     value: str | Unset = UNSET,
-) -> ErrorResponse | PersonPropertyValues | None:
+) -> ErrorBody | PersonPropertyValues | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -235,7 +235,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonPropertyValues
+        ErrorBody | PersonPropertyValues
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.person_batch_by_distinct_ids_request import PersonBatchByDistinctIdsRequest
 from ...models.person_batch_response import PersonBatchResponse
 from ...types import Response
@@ -38,34 +38,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | PersonBatchResponse | None:
+) -> ErrorBody | PersonBatchResponse | None:
     if response.status_code == 200:
         response_200 = PersonBatchResponse.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -77,7 +77,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | PersonBatchResponse]:
+) -> Response[ErrorBody | PersonBatchResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -91,7 +91,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: PersonBatchByDistinctIdsRequest,
-) -> Response[ErrorResponse | PersonBatchResponse]:
+) -> Response[ErrorBody | PersonBatchResponse]:
     """Look persons up by distinct id. The server considers at most 200 ids per call and silently ignores
     the rest; ids not found are absent from `results`.
 
@@ -104,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonBatchResponse]
+        Response[ErrorBody | PersonBatchResponse]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: PersonBatchByDistinctIdsRequest,
-) -> ErrorResponse | PersonBatchResponse | None:
+) -> ErrorBody | PersonBatchResponse | None:
     """Look persons up by distinct id. The server considers at most 200 ids per call and silently ignores
     the rest; ids not found are absent from `results`.
 
@@ -137,7 +137,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonBatchResponse
+        ErrorBody | PersonBatchResponse
     """
 
     return sync_detailed(
@@ -152,7 +152,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: PersonBatchByDistinctIdsRequest,
-) -> Response[ErrorResponse | PersonBatchResponse]:
+) -> Response[ErrorBody | PersonBatchResponse]:
     """Look persons up by distinct id. The server considers at most 200 ids per call and silently ignores
     the rest; ids not found are absent from `results`.
 
@@ -165,7 +165,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PersonBatchResponse]
+        Response[ErrorBody | PersonBatchResponse]
     """
 
     kwargs = _get_kwargs(
@@ -183,7 +183,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: PersonBatchByDistinctIdsRequest,
-) -> ErrorResponse | PersonBatchResponse | None:
+) -> ErrorBody | PersonBatchResponse | None:
     """Look persons up by distinct id. The server considers at most 200 ids per call and silently ignores
     the rest; ids not found are absent from `results`.
 
@@ -196,7 +196,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PersonBatchResponse
+        ErrorBody | PersonBatchResponse
     """
 
     return (

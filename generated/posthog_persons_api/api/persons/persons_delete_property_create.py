@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.person_delete_property_request import PersonDeletePropertyRequest
 from ...models.persons_delete_property_create_format import (
     PersonsDeletePropertyCreateFormat,
@@ -55,34 +55,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | SuccessResponse | None:
+) -> ErrorBody | SuccessResponse | None:
     if response.status_code == 201:
         response_201 = SuccessResponse.from_dict(response.json())
 
         return response_201
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -94,7 +94,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | SuccessResponse]:
+) -> Response[ErrorBody | SuccessResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -110,7 +110,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: PersonDeletePropertyRequest,
     format_: PersonsDeletePropertyCreateFormat | Unset = UNSET,
-) -> Response[ErrorResponse | SuccessResponse]:
+) -> Response[ErrorBody | SuccessResponse]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -127,7 +127,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | SuccessResponse]
+        Response[ErrorBody | SuccessResponse]
     """
 
     kwargs = _get_kwargs(
@@ -151,7 +151,7 @@ def sync(
     client: AuthenticatedClient,
     body: PersonDeletePropertyRequest,
     format_: PersonsDeletePropertyCreateFormat | Unset = UNSET,
-) -> ErrorResponse | SuccessResponse | None:
+) -> ErrorBody | SuccessResponse | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -168,7 +168,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | SuccessResponse
+        ErrorBody | SuccessResponse
     """
 
     return sync_detailed(
@@ -187,7 +187,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: PersonDeletePropertyRequest,
     format_: PersonsDeletePropertyCreateFormat | Unset = UNSET,
-) -> Response[ErrorResponse | SuccessResponse]:
+) -> Response[ErrorBody | SuccessResponse]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -204,7 +204,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | SuccessResponse]
+        Response[ErrorBody | SuccessResponse]
     """
 
     kwargs = _get_kwargs(
@@ -226,7 +226,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: PersonDeletePropertyRequest,
     format_: PersonsDeletePropertyCreateFormat | Unset = UNSET,
-) -> ErrorResponse | SuccessResponse | None:
+) -> ErrorBody | SuccessResponse | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -243,7 +243,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | SuccessResponse
+        ErrorBody | SuccessResponse
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.persons_destroy_format import PersonsDestroyFormat
 from ...types import UNSET, Response, Unset
 
@@ -17,10 +17,10 @@ def _get_kwargs(
     project_id: str,
     id: str,
     *,
-    delete_events: bool | Unset = False,
+    delete_events: bool | Unset = UNSET,
     format_: PersonsDestroyFormat | Unset = UNSET,
-    delete_recordings: bool | Unset = False,
-    keep_person: bool | Unset = False,
+    delete_recordings: bool | Unset = UNSET,
+    keep_person: bool | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -53,33 +53,33 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     if response.status_code == 202:
         response_202 = cast(Any, None)
         return response_202
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -91,7 +91,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -105,11 +105,11 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    delete_events: bool | Unset = False,
+    delete_events: bool | Unset = UNSET,
     format_: PersonsDestroyFormat | Unset = UNSET,
-    delete_recordings: bool | Unset = False,
-    keep_person: bool | Unset = False,
-) -> Response[Any | ErrorResponse]:
+    delete_recordings: bool | Unset = UNSET,
+    keep_person: bool | Unset = UNSET,
+) -> Response[Any | ErrorBody]:
     """Use this endpoint to delete individual persons. For bulk deletion, use the bulk_delete endpoint
     instead.
 
@@ -117,17 +117,17 @@ def sync_detailed(
         project_id (str):
         id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
             id).
-        delete_events (bool | Unset):  Default: False.
+        delete_events (bool | Unset):
         format_ (PersonsDestroyFormat | Unset):
-        delete_recordings (bool | Unset):  Default: False.
-        keep_person (bool | Unset):  Default: False.
+        delete_recordings (bool | Unset):
+        keep_person (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -151,11 +151,11 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-    delete_events: bool | Unset = False,
+    delete_events: bool | Unset = UNSET,
     format_: PersonsDestroyFormat | Unset = UNSET,
-    delete_recordings: bool | Unset = False,
-    keep_person: bool | Unset = False,
-) -> Any | ErrorResponse | None:
+    delete_recordings: bool | Unset = UNSET,
+    keep_person: bool | Unset = UNSET,
+) -> Any | ErrorBody | None:
     """Use this endpoint to delete individual persons. For bulk deletion, use the bulk_delete endpoint
     instead.
 
@@ -163,17 +163,17 @@ def sync(
         project_id (str):
         id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
             id).
-        delete_events (bool | Unset):  Default: False.
+        delete_events (bool | Unset):
         format_ (PersonsDestroyFormat | Unset):
-        delete_recordings (bool | Unset):  Default: False.
-        keep_person (bool | Unset):  Default: False.
+        delete_recordings (bool | Unset):
+        keep_person (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return sync_detailed(
@@ -192,11 +192,11 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    delete_events: bool | Unset = False,
+    delete_events: bool | Unset = UNSET,
     format_: PersonsDestroyFormat | Unset = UNSET,
-    delete_recordings: bool | Unset = False,
-    keep_person: bool | Unset = False,
-) -> Response[Any | ErrorResponse]:
+    delete_recordings: bool | Unset = UNSET,
+    keep_person: bool | Unset = UNSET,
+) -> Response[Any | ErrorBody]:
     """Use this endpoint to delete individual persons. For bulk deletion, use the bulk_delete endpoint
     instead.
 
@@ -204,17 +204,17 @@ async def asyncio_detailed(
         project_id (str):
         id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
             id).
-        delete_events (bool | Unset):  Default: False.
+        delete_events (bool | Unset):
         format_ (PersonsDestroyFormat | Unset):
-        delete_recordings (bool | Unset):  Default: False.
-        keep_person (bool | Unset):  Default: False.
+        delete_recordings (bool | Unset):
+        keep_person (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -236,11 +236,11 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-    delete_events: bool | Unset = False,
+    delete_events: bool | Unset = UNSET,
     format_: PersonsDestroyFormat | Unset = UNSET,
-    delete_recordings: bool | Unset = False,
-    keep_person: bool | Unset = False,
-) -> Any | ErrorResponse | None:
+    delete_recordings: bool | Unset = UNSET,
+    keep_person: bool | Unset = UNSET,
+) -> Any | ErrorBody | None:
     """Use this endpoint to delete individual persons. For bulk deletion, use the bulk_delete endpoint
     instead.
 
@@ -248,17 +248,17 @@ async def asyncio(
         project_id (str):
         id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
             id).
-        delete_events (bool | Unset):  Default: False.
+        delete_events (bool | Unset):
         format_ (PersonsDestroyFormat | Unset):
-        delete_recordings (bool | Unset):  Default: False.
-        keep_person (bool | Unset):  Default: False.
+        delete_recordings (bool | Unset):
+        keep_person (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return (

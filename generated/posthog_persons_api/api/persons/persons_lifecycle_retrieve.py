@@ -9,9 +9,12 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.actors_response import ActorsResponse
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.persons_lifecycle_retrieve_format import (
     PersonsLifecycleRetrieveFormat,
+)
+from ...models.persons_lifecycle_retrieve_lifecycle_type import (
+    PersonsLifecycleRetrieveLifecycleType,
 )
 from ...types import UNSET, Response, Unset
 
@@ -20,6 +23,8 @@ def _get_kwargs(
     project_id: str,
     *,
     format_: PersonsLifecycleRetrieveFormat | Unset = UNSET,
+    target_date: str | Unset = UNSET,
+    lifecycle_type: PersonsLifecycleRetrieveLifecycleType | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -29,6 +34,14 @@ def _get_kwargs(
         json_format_ = format_
 
     params["format"] = json_format_
+
+    params["target_date"] = target_date
+
+    json_lifecycle_type: str | Unset = UNSET
+    if not isinstance(lifecycle_type, Unset):
+        json_lifecycle_type = lifecycle_type
+
+    params["lifecycle_type"] = json_lifecycle_type
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -45,34 +58,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ActorsResponse | ErrorResponse | None:
+) -> ActorsResponse | ErrorBody | None:
     if response.status_code == 200:
         response_200 = ActorsResponse.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -84,7 +97,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ActorsResponse | ErrorResponse]:
+) -> Response[ActorsResponse | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -98,7 +111,9 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: PersonsLifecycleRetrieveFormat | Unset = UNSET,
-) -> Response[ActorsResponse | ErrorResponse]:
+    target_date: str | Unset = UNSET,
+    lifecycle_type: PersonsLifecycleRetrieveLifecycleType | Unset = UNSET,
+) -> Response[ActorsResponse | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -106,18 +121,22 @@ def sync_detailed(
     Args:
         project_id (str):
         format_ (PersonsLifecycleRetrieveFormat | Unset):
+        target_date (str | Unset):
+        lifecycle_type (PersonsLifecycleRetrieveLifecycleType | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ActorsResponse | ErrorResponse]
+        Response[ActorsResponse | ErrorBody]
     """
 
     kwargs = _get_kwargs(
         project_id=project_id,
         format_=format_,
+        target_date=target_date,
+        lifecycle_type=lifecycle_type,
     )
 
     response = client.get_httpx_client().request(
@@ -132,7 +151,9 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     format_: PersonsLifecycleRetrieveFormat | Unset = UNSET,
-) -> ActorsResponse | ErrorResponse | None:
+    target_date: str | Unset = UNSET,
+    lifecycle_type: PersonsLifecycleRetrieveLifecycleType | Unset = UNSET,
+) -> ActorsResponse | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -140,19 +161,23 @@ def sync(
     Args:
         project_id (str):
         format_ (PersonsLifecycleRetrieveFormat | Unset):
+        target_date (str | Unset):
+        lifecycle_type (PersonsLifecycleRetrieveLifecycleType | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ActorsResponse | ErrorResponse
+        ActorsResponse | ErrorBody
     """
 
     return sync_detailed(
         project_id=project_id,
         client=client,
         format_=format_,
+        target_date=target_date,
+        lifecycle_type=lifecycle_type,
     ).parsed
 
 
@@ -161,7 +186,9 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: PersonsLifecycleRetrieveFormat | Unset = UNSET,
-) -> Response[ActorsResponse | ErrorResponse]:
+    target_date: str | Unset = UNSET,
+    lifecycle_type: PersonsLifecycleRetrieveLifecycleType | Unset = UNSET,
+) -> Response[ActorsResponse | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -169,18 +196,22 @@ async def asyncio_detailed(
     Args:
         project_id (str):
         format_ (PersonsLifecycleRetrieveFormat | Unset):
+        target_date (str | Unset):
+        lifecycle_type (PersonsLifecycleRetrieveLifecycleType | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ActorsResponse | ErrorResponse]
+        Response[ActorsResponse | ErrorBody]
     """
 
     kwargs = _get_kwargs(
         project_id=project_id,
         format_=format_,
+        target_date=target_date,
+        lifecycle_type=lifecycle_type,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -193,7 +224,9 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     format_: PersonsLifecycleRetrieveFormat | Unset = UNSET,
-) -> ActorsResponse | ErrorResponse | None:
+    target_date: str | Unset = UNSET,
+    lifecycle_type: PersonsLifecycleRetrieveLifecycleType | Unset = UNSET,
+) -> ActorsResponse | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -201,13 +234,15 @@ async def asyncio(
     Args:
         project_id (str):
         format_ (PersonsLifecycleRetrieveFormat | Unset):
+        target_date (str | Unset):
+        lifecycle_type (PersonsLifecycleRetrieveLifecycleType | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ActorsResponse | ErrorResponse
+        ActorsResponse | ErrorBody
     """
 
     return (
@@ -215,5 +250,7 @@ async def asyncio(
             project_id=project_id,
             client=client,
             format_=format_,
+            target_date=target_date,
+            lifecycle_type=lifecycle_type,
         )
     ).parsed

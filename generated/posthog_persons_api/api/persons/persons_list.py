@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.paginated_person_list import PaginatedPersonList
 from ...models.persons_list_format import PersonsListFormat
 from ...types import UNSET, Response, Unset
@@ -24,6 +24,7 @@ def _get_kwargs(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
+    include_total: bool | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -46,6 +47,8 @@ def _get_kwargs(
 
     params["search"] = search
 
+    params["include_total"] = include_total
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -61,34 +64,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | PaginatedPersonList | None:
+) -> ErrorBody | PaginatedPersonList | None:
     if response.status_code == 200:
         response_200 = PaginatedPersonList.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -100,7 +103,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | PaginatedPersonList]:
+) -> Response[ErrorBody | PaginatedPersonList]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -120,7 +123,8 @@ def sync_detailed(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-) -> Response[ErrorResponse | PaginatedPersonList]:
+    include_total: bool | Unset = UNSET,
+) -> Response[ErrorBody | PaginatedPersonList]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -134,13 +138,14 @@ def sync_detailed(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
+        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PaginatedPersonList]
+        Response[ErrorBody | PaginatedPersonList]
     """
 
     kwargs = _get_kwargs(
@@ -152,6 +157,7 @@ def sync_detailed(
         offset=offset,
         properties=properties,
         search=search,
+        include_total=include_total,
     )
 
     response = client.get_httpx_client().request(
@@ -172,7 +178,8 @@ def sync(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-) -> ErrorResponse | PaginatedPersonList | None:
+    include_total: bool | Unset = UNSET,
+) -> ErrorBody | PaginatedPersonList | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -186,13 +193,14 @@ def sync(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
+        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PaginatedPersonList
+        ErrorBody | PaginatedPersonList
     """
 
     return sync_detailed(
@@ -205,6 +213,7 @@ def sync(
         offset=offset,
         properties=properties,
         search=search,
+        include_total=include_total,
     ).parsed
 
 
@@ -219,7 +228,8 @@ async def asyncio_detailed(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-) -> Response[ErrorResponse | PaginatedPersonList]:
+    include_total: bool | Unset = UNSET,
+) -> Response[ErrorBody | PaginatedPersonList]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -233,13 +243,14 @@ async def asyncio_detailed(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
+        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | PaginatedPersonList]
+        Response[ErrorBody | PaginatedPersonList]
     """
 
     kwargs = _get_kwargs(
@@ -251,6 +262,7 @@ async def asyncio_detailed(
         offset=offset,
         properties=properties,
         search=search,
+        include_total=include_total,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -269,7 +281,8 @@ async def asyncio(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-) -> ErrorResponse | PaginatedPersonList | None:
+    include_total: bool | Unset = UNSET,
+) -> ErrorBody | PaginatedPersonList | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
@@ -283,13 +296,14 @@ async def asyncio(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
+        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | PaginatedPersonList
+        ErrorBody | PaginatedPersonList
     """
 
     return (
@@ -303,5 +317,6 @@ async def asyncio(
             offset=offset,
             properties=properties,
             search=search,
+            include_total=include_total,
         )
     ).parsed

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error_response import ErrorResponse
+from ...models.error_body import ErrorBody
 from ...models.persons_reset_person_distinct_id_create_format import (
     PersonsResetPersonDistinctIdCreateFormat,
 )
@@ -52,33 +52,33 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     if response.status_code == 202:
         response_202 = cast(Any, None)
         return response_202
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorBody.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorBody.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorResponse.from_dict(response.json())
+        response_403 = ErrorBody.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorResponse.from_dict(response.json())
+        response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = ErrorResponse.from_dict(response.json())
+        response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
 
@@ -90,7 +90,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -105,7 +105,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: ResetPersonDistinctIdRequest,
     format_: PersonsResetPersonDistinctIdCreateFormat | Unset = UNSET,
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     """Reset a distinct_id for a deleted person. This allows the distinct_id to be used again.
 
     Args:
@@ -118,7 +118,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -140,7 +140,7 @@ def sync(
     client: AuthenticatedClient,
     body: ResetPersonDistinctIdRequest,
     format_: PersonsResetPersonDistinctIdCreateFormat | Unset = UNSET,
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     """Reset a distinct_id for a deleted person. This allows the distinct_id to be used again.
 
     Args:
@@ -153,7 +153,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return sync_detailed(
@@ -170,7 +170,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: ResetPersonDistinctIdRequest,
     format_: PersonsResetPersonDistinctIdCreateFormat | Unset = UNSET,
-) -> Response[Any | ErrorResponse]:
+) -> Response[Any | ErrorBody]:
     """Reset a distinct_id for a deleted person. This allows the distinct_id to be used again.
 
     Args:
@@ -183,7 +183,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -203,7 +203,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: ResetPersonDistinctIdRequest,
     format_: PersonsResetPersonDistinctIdCreateFormat | Unset = UNSET,
-) -> Any | ErrorResponse | None:
+) -> Any | ErrorBody | None:
     """Reset a distinct_id for a deleted person. This allows the distinct_id to be used again.
 
     Args:
@@ -216,7 +216,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse
+        Any | ErrorBody
     """
 
     return (

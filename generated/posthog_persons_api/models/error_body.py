@@ -10,34 +10,29 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="ErrorResponse")
+T = TypeVar("T", bound="ErrorBody")
 
 
 @_attrs_define
-class ErrorResponse:
+class ErrorBody:
     """DRF error body ({type, code, detail, attr}); some endpoints send {error}.
 
-    Example:
-        {'error': {'key': ''}}
-
     Attributes:
-        error (str):
         attr (None | str | Unset):
         code (str | Unset):
         detail (str | Unset):
+        error (str | Unset):
         type_ (str | Unset):
     """
 
-    error: str
     attr: None | str | Unset = UNSET
     code: str | Unset = UNSET
     detail: str | Unset = UNSET
+    error: str | Unset = UNSET
     type_: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        error = self.error
-
         attr: None | str | Unset
         if isinstance(self.attr, Unset):
             attr = UNSET
@@ -48,21 +43,21 @@ class ErrorResponse:
 
         detail = self.detail
 
+        error = self.error
+
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "error": error,
-            }
-        )
+        field_dict.update({})
         if attr is not UNSET:
             field_dict["attr"] = attr
         if code is not UNSET:
             field_dict["code"] = code
         if detail is not UNSET:
             field_dict["detail"] = detail
+        if error is not UNSET:
+            field_dict["error"] = error
         if type_ is not UNSET:
             field_dict["type"] = type_
 
@@ -71,7 +66,6 @@ class ErrorResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        error = d.pop("error")
 
         def _parse_attr(data: object) -> None | str | Unset:
             if data is None:
@@ -86,18 +80,20 @@ class ErrorResponse:
 
         detail = d.pop("detail", UNSET)
 
+        error = d.pop("error", UNSET)
+
         type_ = d.pop("type", UNSET)
 
-        error_response = cls(
-            error=error,
+        error_body = cls(
             attr=attr,
             code=code,
             detail=detail,
+            error=error,
             type_=type_,
         )
 
-        error_response.additional_properties = d
-        return error_response
+        error_body.additional_properties = d
+        return error_body
 
     @property
     def additional_keys(self) -> list[str]:
