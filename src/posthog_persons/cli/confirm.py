@@ -13,8 +13,8 @@ from .exits import CLIError, Exit
 @contextlib.contextmanager
 def _terminal(ids_on_stdin: bool) -> Iterator[TextIO | None]:
     # When the ids arrive on stdin, stdin is not the user: ask on the controlling terminal.
-    if not ids_on_stdin and sys.stdin.isatty():
-        yield sys.stdin
+    if not ids_on_stdin:
+        yield sys.stdin if sys.stdin.isatty() else None
         return
     try:
         tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - closed below

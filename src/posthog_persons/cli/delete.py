@@ -398,6 +398,7 @@ def dry_run(client: PersonsClient, spec: JobSpec, id_file: IdFile, target: Targe
             matched += len(found)
             persons.update(person.uuid for person in found.values())
             progress.update(min(start + chunk, len(id_file.ids)))
+        progress.update(len(id_file.ids), force=True)
     finally:
         progress.close()
     noun = kind.noun

@@ -1,0 +1,270 @@
+"""Delete jobs survive SIGKILL and SIGINT: the journal resumes them, nothing skipped or doubled."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cli_support import (
+    Emulator,
+    assert_no_key,
+    journal_records,
+    last_record,
+    run_cli,
+    start_cli,
+    wait_for,
+    write_lines,
+)
+
+
+def _ids_file(emulator: Emulator, path: Path, count: int | None = None) -> list[str]:
+    persons = emulator.fake.persons[:count] if count else emulator.fake.persons
+    ids = [person["distinct_ids"][0] for person in persons]
+    write_lines(path, ids)
+    return ids
+
+
+def _sent_counts(emulator: Emulator) -> Counter[str]:
+    """How many accepted bulk_delete requests carried each id."""
+    counts: Counter[str] = Counter()
+    for request in emulator.bulk_deletes():
+        body = request.body
+        counts.update(body.get("distinct_ids") or body.get("ids") or [])
+    return counts
+
+
+def _check_journal(path: Path, batches: int) -> list[dict[str, object]]:
+    records = journal_records(path)
+    results = [r for r in records if r["type"] == "result"]
+    assert sorted(int(r["batch"]) for r in results) == list(range(batches)), "one per batch"
+    attempts = Counter(int(r["batch"]) for r in records if r["type"] == "intent")
+    assert sum(1 for n in attempts.values() if n > 1) <= 1, "at most one batch re-sent"
+    return records
+
+
+@pytest.mark.slow
+def test_sigkill_mid_request_then_resume(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emulator = emulator_factory(25_000)
+    # Each request takes 20 ms: the kill lands while a batch is on the wire.
+    emulator.fake.latency = 0.02
+    ids = _ids_file(emulator, tmp_path / "ids.txt")
+    journal = tmp_path / "ids.txt.journal.jsonl"
+    command = ("delete", "--distinct-ids-file", "ids.txt", "--yes")
+
+    process = start_cli(*command, env=emulator.env(), cwd=tmp_path)
+
+    def in_flight() -> bool:
+        record = last_record(journal)
+        return record is not None and record["type"] == "intent" and int(record["batch"]) >= 10
+
+    wait_for(in_flight, timeout=60)
+    # Most likely inside the emulator's 20 ms by now: it deletes the batch, the client is dead.
+    time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    killed_batch = int(journal_records(journal)[-1]["batch"])
+    # As if the kill had also torn the next line in half.
+    with journal.open("ab") as handle:
+        handle.write(b'{"type":"result","batch":')
+
+    emulator.fake.latency = 0.0
+    resumed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert emulator.fake.persons == [], "every person of the file is deleted"
+    sent = _sent_counts(emulator)
+    assert set(sent) == set(ids), "no id skipped"
+    twice = {i for i, n in sent.items() if n > 1}
+    assert twice <= set(ids[killed_batch * 1000 : (killed_batch + 1) * 1000])
+    records = _check_journal(journal, 25)
+    result = next(r for r in records if r["type"] == "result" and r["batch"] == killed_batch)
+    if result["already_gone"]:
+        # The emulator handled the request the killed run never heard back about: the resume
+        # found the batch's persons gone, and said so, without sending it again.
+        assert result["already_gone"] == 1000 and not twice
+        assert re.search(r"persons deleted\s+25,000 \(1,000 already gone", resumed.stdout)
+    else:
+        # The kill came before the request reached the server: the batch was re-sent once.
+        assert result["persons_deleted"] == 1000 and result["attempt"] == 2
+        assert re.search(r"persons deleted\s+25,000\n", resumed.stdout)
+    assert re.search(r"processed\s+25,000 of 25,000", resumed.stdout)
+    assert_no_key(resumed.stdout, resumed.stderr, stderr, journal.read_bytes())
+
+
+@pytest.mark.slow
+def test_sigkill_before_the_server_saw_the_batch_resends_it_once(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emulator = emulator_factory(5_000)
+    ids = _ids_file(emulator, tmp_path / "ids.txt")
+    journal = tmp_path / "job.jsonl"
+    command = (
+        "delete",
+        "--distinct-ids-file",
+        "ids.txt",
+        "--journal",
+        "job.jsonl",
+        "--batch-size",
+        "500",
+        "--yes",
+    )
+    emulator.fake.latency = 0.02
+    process = start_cli(*command, env=emulator.env(), cwd=tmp_path)
+    wait_for(lambda: sum(r["type"] == "result" for r in journal_records(journal)) >= 3)
+    # From now on every request fails before the server acts on it; the client retries.
+    emulator.fake.fault_rate = 1.0
+    wait_for(lambda: (last_record(journal) or {}).get("type") == "intent")
+    wait_for(lambda: any(r.fault for r in emulator.fake.requests))
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    killed_batch = int(journal_records(journal)[-1]["batch"])
+    emulator.fake.fault_rate = 0.0
+    emulator.fake.latency = 0.0
+
+    resumed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert emulator.fake.persons == []
+    sent = _sent_counts(emulator)
+    # Each id was in exactly one request the server acted on: the re-send was the first.
+    assert sent == Counter(ids)
+    records = _check_journal(journal, 10)
+    intents = [r for r in records if r["type"] == "intent" and r["batch"] == killed_batch]
+    assert [r["attempt"] for r in intents] == [1, 2]
+    assert re.search(r"persons deleted\s+5,000\n", resumed.stdout)
+    assert "1 re-sent after an interruption" in resumed.stdout
+
+
+def test_sigint_finishes_the_batch_then_resumes(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emulator = emulator_factory(3_000)
+    ids = _ids_file(emulator, tmp_path / "ids.txt")
+    journal = tmp_path / "ids.txt.journal.jsonl"
+    command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "200", "--yes")
+    emulator.fake.latency = 0.05
+    process = start_cli(*command, env=emulator.env(), cwd=tmp_path)
+    wait_for(lambda: sum(r["type"] == "result" for r in journal_records(journal)) >= 2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 130, stderr
+    assert b"Re-run the same command to resume" in stdout
+    records = journal_records(journal)
+    # Consistent: the batch in flight at ^C was finished and recorded, nothing is pending.
+    assert records[-1]["type"] == "interrupted"
+    intents = [r["batch"] for r in records if r["type"] == "intent"]
+    results = [r["batch"] for r in records if r["type"] == "result"]
+    assert intents == results and 0 < len(results) < 15
+
+    emulator.fake.latency = 0.0
+    resumed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert emulator.fake.persons == []
+    assert _sent_counts(emulator) == Counter(ids), "nothing sent twice, nothing skipped"
+    assert re.search(r"persons deleted\s+3,000\n", resumed.stdout)
+    _check_journal(journal, 15)
+
+
+def test_resume_is_refused_when_flags_or_input_change(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    ids = _ids_file(emulator, tmp_path / "ids.txt", 100)
+    command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "40", "--yes")
+    first = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    requests = len(emulator.fake.requests)
+
+    again = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    assert again.returncode == 0
+    assert "already complete" in again.stderr
+    assert len(emulator.fake.requests) == requests, "a finished job sends nothing"
+
+    flags = run_cli(*command, "--delete-events", env=emulator.env(), cwd=tmp_path)
+    assert flags.returncode == 2
+    assert "refusing to resume" in flags.stderr and "--delete-events" in flags.stderr
+    batch = run_cli(*command[:-3], "--batch-size", "50", "--yes", env=emulator.env(), cwd=tmp_path)
+    assert batch.returncode == 2 and "--batch-size" in batch.stderr
+
+    write_lines(tmp_path / "ids.txt", [*ids, "one-more"])
+    changed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    assert changed.returncode == 2
+    assert "input file content" in changed.stderr
+    assert len(emulator.fake.requests) == requests, "a refused resume sends nothing"
+    for result in (flags, batch, changed):
+        assert len(result.stderr.strip().splitlines()[-1]) > 40
+        assert "Traceback" not in result.stderr
+
+
+def test_no_terminal_and_no_yes_refuses(emulator: Emulator, tmp_path: Path) -> None:
+    _ids_file(emulator, tmp_path / "ids.txt", 10)
+    result = run_cli("delete", "--distinct-ids-file", "ids.txt", env=emulator.env(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--yes" in result.stderr
+    assert emulator.bulk_deletes(ok_only=False) == []
+    assert not (tmp_path / "ids.txt.journal.jsonl").exists()
+
+
+def test_dry_run_counts_and_deletes_nothing(emulator: Emulator, tmp_path: Path) -> None:
+    ids = _ids_file(emulator, tmp_path / "ids.txt", 50)
+    write_lines(tmp_path / "ids.txt", [*ids, "nobody-1", "nobody-2"])
+    result = run_cli(
+        "delete", "--distinct-ids-file", "ids.txt", "--dry-run", env=emulator.env(), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"matching a person\s+50\n", result.stdout)
+    assert re.search(r"matching no person\s+2\n", result.stdout)
+    assert re.search(r"persons to delete\s+50\n", result.stdout)
+    assert emulator.bulk_deletes(ok_only=False) == []
+    assert len(emulator.fake.persons) == 300
+
+
+def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    persons = emulator.fake.persons[:120]
+    write_lines(tmp_path / "ids.txt", [p["distinct_ids"][0] for p in persons])
+    emulator.fake.deletion_delay = 1.5
+    result = run_cli(
+        "delete",
+        "--distinct-ids-file",
+        "ids.txt",
+        "--delete-events",
+        "--batch-size",
+        "50",
+        "--yes",
+        env=emulator.env(),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "status --journal ids.txt.journal.jsonl --wait" in result.stdout
+    records = journal_records(tmp_path / "ids.txt.journal.jsonl")
+    tracked = [u for r in records if r["type"] == "intent" for u in r["person_uuids"]]
+    assert sorted(tracked) == sorted(p["uuid"] for p in persons)
+
+    status = run_cli("status", "--journal", "ids.txt.journal.jsonl", env=emulator.env(), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "0 of 120 persons completed, 120 pending (oldest pending queued" in status.stdout
+
+    short = run_cli(
+        "status", "--journal", "ids.txt.journal.jsonl", "--wait", "--timeout", "0.1",
+        "--poll-interval", "0.05", env=emulator.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert short.returncode == 1
+    assert "Timed out" in short.stderr
+
+    waited = run_cli(
+        "status", "--journal", "ids.txt.journal.jsonl", "--wait", "--timeout", "30",
+        "--poll-interval", "0.2", env=emulator.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert waited.returncode == 0, waited.stderr
+    assert "120 of 120 persons completed, 0 pending" in waited.stdout
+    assert_no_key(result.stdout, status.stdout, waited.stdout, waited.stderr)
