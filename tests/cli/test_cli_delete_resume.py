@@ -174,9 +174,7 @@ def test_sigint_finishes_the_batch_then_resumes(
     _check_journal(journal, 15)
 
 
-def test_resume_is_refused_when_flags_or_input_change(
-    emulator: Emulator, tmp_path: Path
-) -> None:
+def test_resume_is_refused_when_flags_or_input_change(emulator: Emulator, tmp_path: Path) -> None:
     ids = _ids_file(emulator, tmp_path / "ids.txt", 100)
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "40", "--yes")
     first = run_cli(*command, env=emulator.env(), cwd=tmp_path)
@@ -250,7 +248,9 @@ def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
     tracked = [u for r in records if r["type"] == "intent" for u in r["person_uuids"]]
     assert sorted(tracked) == sorted(p["uuid"] for p in persons)
 
-    status = run_cli("status", "--journal", "ids.txt.journal.jsonl", env=emulator.env(), cwd=tmp_path)
+    status = run_cli(
+        "status", "--journal", "ids.txt.journal.jsonl", env=emulator.env(), cwd=tmp_path
+    )
     assert status.returncode == 0, status.stderr
     assert "0 of 120 persons completed, 120 pending (oldest pending queued" in status.stdout
 
