@@ -13,7 +13,7 @@ import importlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from types import ModuleType, TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
 from posthog_persons_api.client import Client
@@ -32,23 +32,29 @@ __all__ = ["AsyncPersonsClient", "PersonsClient"]
 
 _USER_AGENT = "posthog-persons-python"
 ProgressCallback = Callable[[BulkDeleteProgress], object]
+SyncSleep = Callable[[float], object]
+AsyncSleep = Callable[[float], Awaitable[object]]
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
+SleepT = TypeVar("SleepT", SyncSleep, AsyncSleep)
 
 
-class _BaseClient:
+class _BaseClient(Generic[TransportT, SleepT]):
     """Settings, the generated client and the operation lookup shared by both twins."""
 
     def __init__(
         self,
-        api_key: str | None,
+        api_key: str | None = None,
         *,
-        project_id: int | str | None,
-        environment_id: int | str | None,
-        host: str | None,
-        timeout: float,
-        max_retries: int,
-        rate_limits: RateLimits | None,
-        retry_policy: RetryPolicy | None,
-        clock: Callable[[], float],
+        project_id: int | str | None = None,
+        environment_id: int | str | None = None,
+        host: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        transport: TransportT | None = None,
+        rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
+        retry_policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: SleepT | None = None,
     ) -> None:
         self._settings: Settings = resolve(
             api_key, project_id=project_id, environment_id=environment_id, host=host
@@ -61,10 +67,32 @@ class _BaseClient:
         self._pacer = Pacer(rate_limits, clock=clock) if rate_limits is not None else None
         self._clock = clock
         self._timeout = timeout
+        self._sleep: SleepT = sleep if sleep is not None else self._default_sleep()
         self._modules: dict[str, ModuleType] = {}
         # The plain generated Client: the key lives in the httpx client's auth, not in an
         # AuthenticatedClient whose attrs repr would print it.
         self._api = Client(base_url=str(self._settings.origin))
+        self._connect(transport)
+
+    #: (default transport, pacing/retry wrapper, httpx client class, response hook)
+    _HTTPX: ClassVar[tuple[Any, Any, Any, Any]]
+    _http: Any
+
+    def _default_sleep(self) -> SleepT:
+        raise NotImplementedError
+
+    def _connect(self, transport: TransportT | None) -> None:
+        """Build the pooled, paced httpx client and hand it to the generated client."""
+        default, paced_cls, client_cls, hook = self._HTTPX
+        paced = paced_cls(
+            transport or default(), policy=self._policy, pacer=self._pacer, sleep=self._sleep
+        )
+        options = self._httpx_options()
+        self._http = client_cls(transport=paced, event_hooks={"response": [hook]}, **options)
+        if isinstance(self._http, httpx.AsyncClient):
+            self._api.set_async_httpx_client(self._http)
+        else:
+            self._api.set_httpx_client(self._http)
 
     def _httpx_options(self) -> dict[str, Any]:
         origin = self._settings.origin
@@ -113,7 +141,7 @@ class _BaseClient:
         return Outcome(self._settings.origin)
 
 
-class PersonsClient(_BaseClient):
+class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
     """The PostHog persons API, for the jobs people come for.
 
     `PersonsClient(api_key=None, *, project_id=None, environment_id=None, host=None,
@@ -128,40 +156,11 @@ class PersonsClient(_BaseClient):
     Use it as a context manager, or call `close()`.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        project_id: int | str | None = None,
-        environment_id: int | str | None = None,
-        host: str | None = None,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        transport: httpx.BaseTransport | None = None,
-        rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
-        retry_policy: RetryPolicy | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], object] = time.sleep,
-    ) -> None:
-        super().__init__(
-            api_key,
-            project_id=project_id,
-            environment_id=environment_id,
-            host=host,
-            timeout=timeout,
-            max_retries=max_retries,
-            rate_limits=rate_limits,
-            retry_policy=retry_policy,
-            clock=clock,
-        )
-        self._sleep = sleep
-        paced = PacedRetryTransport(
-            transport or httpx.HTTPTransport(), policy=self._policy, pacer=self._pacer, sleep=sleep
-        )
-        self._http = httpx.Client(
-            transport=paced, event_hooks={"response": [remember_response]}, **self._httpx_options()
-        )
-        self._api.set_httpx_client(self._http)
+    _HTTPX = (httpx.HTTPTransport, PacedRetryTransport, httpx.Client, remember_response)
+    _http: httpx.Client
+
+    def _default_sleep(self) -> SyncSleep:
+        return time.sleep
 
     def _perform(self, action: Action) -> Any:
         if isinstance(action, Sleep):
@@ -286,44 +285,19 @@ class PersonsClient(_BaseClient):
         self.close()
 
 
-class AsyncPersonsClient(_BaseClient):
+class AsyncPersonsClient(_BaseClient[httpx.AsyncBaseTransport, "AsyncSleep"]):
     """Async twin of PersonsClient: the same methods, with `await` and `async for`."""
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        project_id: int | str | None = None,
-        environment_id: int | str | None = None,
-        host: str | None = None,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        transport: httpx.AsyncBaseTransport | None = None,
-        rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
-        retry_policy: RetryPolicy | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    ) -> None:
-        super().__init__(
-            api_key,
-            project_id=project_id,
-            environment_id=environment_id,
-            host=host,
-            timeout=timeout,
-            max_retries=max_retries,
-            rate_limits=rate_limits,
-            retry_policy=retry_policy,
-            clock=clock,
-        )
-        self._sleep = sleep
-        paced = AsyncPacedRetryTransport(
-            transport or httpx.AsyncHTTPTransport(), policy=self._policy, pacer=self._pacer,
-            sleep=sleep,
-        )  # fmt: skip
-        self._http = httpx.AsyncClient(
-            transport=paced, event_hooks={"response": [aremember_response]}, **self._httpx_options()
-        )
-        self._api.set_async_httpx_client(self._http)
+    _HTTPX = (
+        httpx.AsyncHTTPTransport,
+        AsyncPacedRetryTransport,
+        httpx.AsyncClient,
+        aremember_response,
+    )
+    _http: httpx.AsyncClient
+
+    def _default_sleep(self) -> AsyncSleep:
+        return asyncio.sleep
 
     async def _perform(self, action: Action) -> Any:
         if isinstance(action, Sleep):

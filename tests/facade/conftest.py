@@ -47,7 +47,9 @@ def body(request: httpx.Request) -> Any:
     return json.loads(request.content) if request.content else None
 
 
-def page(results: list[Any], request: httpx.Request, total: int | None, **extra: Any) -> httpx.Response:
+def page(
+    results: list[Any], request: httpx.Request, total: int | None, **extra: Any
+) -> httpx.Response:
     """A page answer with an absolute next link when the page was full."""
     q = query(request)
     limit, offset = int(q.get("limit", 100)), int(q.get("offset", 0))

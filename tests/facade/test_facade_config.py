@@ -32,14 +32,22 @@ def test_defaults_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("POSTHOG_PROJECT_ID")
     monkeypatch.setenv("POSTHOG_ENVIRONMENT_ID", "7")
     with PersonsClient() as client:
-        assert (client.host, client.project_id, client.scope) == ("https://eu.posthog.com", "7", "environments")
+        assert (client.host, client.project_id, client.scope) == (
+            "https://eu.posthog.com",
+            "7",
+            "environments",
+        )
 
 
 def test_explicit_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", "phx_from_env")
     monkeypatch.setenv("POSTHOG_ENVIRONMENT_ID", "7")
     with PersonsClient(KEY, project_id=3, host="http://localhost:8000") as client:
-        assert (client.host, client.project_id, client.scope) == ("http://localhost:8000", "3", "projects")
+        assert (client.host, client.project_id, client.scope) == (
+            "http://localhost:8000",
+            "3",
+            "projects",
+        )
 
 
 @pytest.mark.parametrize(
@@ -82,7 +90,9 @@ def test_conflicting_environment_ids(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_environment_scope_calls_the_environments_operations() -> None:
     recorder = Recorder(lambda r: httpx.Response(200, json=person_json(0)))
-    with PersonsClient(KEY, environment_id=5, host=HOST, transport=httpx.MockTransport(recorder)) as c:
+    with PersonsClient(
+        KEY, environment_id=5, host=HOST, transport=httpx.MockTransport(recorder)
+    ) as c:
         c.get_person(1)
     assert recorder.paths() == ["/api/environments/5/persons/1/"]
 

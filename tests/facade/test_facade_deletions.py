@@ -56,7 +56,11 @@ def test_deletion_status_pages_through_everything(make_client) -> None:
     assert len(records) == 210 and len(recorder.requests) == 3
     first = records[0]
     assert isinstance(first, DeletionStatus)
-    assert (first.person_uuid, first.status, first.delete_verified_at) == (person_uuid(0), "pending", None)
+    assert (first.person_uuid, first.status, first.delete_verified_at) == (
+        person_uuid(0),
+        "pending",
+        None,
+    )
     assert [r.status for r in client.deletion_status(status="completed")] == ["completed"] * 60
 
 
@@ -98,7 +102,11 @@ def test_unknown_status_values_and_fields_are_kept(make_client) -> None:
               "attempts": 3}  # fmt: skip
     client, _ = make_client(lambda r: httpx.Response(200, json={"results": [record], "next": None}))
     (status,) = client.deletion_status()
-    assert (status.status, status.extra, status.delete_verified_at) == ("failed", {"attempts": 3}, None)
+    assert (status.status, status.extra, status.delete_verified_at) == (
+        "failed",
+        {"attempts": 3},
+        None,
+    )
 
 
 def test_wait_costs_ceil_pending_over_100_per_round_and_completes(make_client, clock) -> None:
@@ -167,7 +175,7 @@ def test_offset_drift_is_detected_and_rescanned(make_client, clock) -> None:
 
 def test_a_round_that_never_stabilises_marks_nothing_completed(make_client, clock) -> None:
     server = DeletionServer(uuids(400))
-    client, recorder = make_client(server)
+    client, _recorder = make_client(server)
     remaining = list(reversed(uuids(400)))
 
     def before_page(srv: DeletionServer, offset: int) -> None:
@@ -214,7 +222,7 @@ def test_wait_bad_input_sends_nothing(make_client, kwargs) -> None:
 
 def test_async_deletion_status_and_wait(make_async_client, clock) -> None:
     server = DeletionServer(uuids(120))
-    client, recorder = make_async_client(server)
+    client, _recorder = make_async_client(server)
     polls = 0
 
     def before_page(srv: DeletionServer, offset: int) -> None:

@@ -32,13 +32,20 @@ def drf(detail: str, code: str = "invalid") -> dict[str, object]:
     ("status", "payload", "cls", "text"),
     [
         (400, drf('"abc" does not look like a personID'), BadRequestError, "does not look like"),
-        (401, drf("Invalid personal API key.", "authentication_failed"), AuthenticationError, "Invalid"),
+        (
+            401,
+            drf("Invalid personal API key.", "authentication_failed"),
+            AuthenticationError,
+            "Invalid",
+        ),
         (404, drf("Not found.", "not_found"), NotFoundError, "Not found."),
         (403, {"error": "forbidden"}, PermissionDeniedError, "forbidden"),
         (409, drf("conflict"), APIError, "409 Conflict: conflict"),
     ],
 )
-def test_client_errors_are_mapped_and_never_retried(make_client, status, payload, cls, text) -> None:
+def test_client_errors_are_mapped_and_never_retried(
+    make_client, status, payload, cls, text
+) -> None:
     client, recorder = make_client(lambda r: httpx.Response(status, json=payload))
     with pytest.raises(cls, match=text) as caught:
         client.get_person(1)
@@ -50,7 +57,9 @@ def test_client_errors_are_mapped_and_never_retried(make_client, status, payload
 
 def test_403_names_the_missing_scope(make_client) -> None:
     detail = "API key missing required scope 'person:write'"
-    client, recorder = make_client(lambda r: httpx.Response(403, json=drf(detail, "permission_denied")))
+    client, recorder = make_client(
+        lambda r: httpx.Response(403, json=drf(detail, "permission_denied"))
+    )
     with pytest.raises(PermissionDeniedError) as caught:
         client.update_properties(1, {"plan": "pro"})
     assert caught.value.missing_scope == "person:write"
@@ -63,7 +72,7 @@ def test_error_bodies_that_are_not_json(make_client) -> None:
     with pytest.raises(NotFoundError, match="<html>no</html>"):
         client.get_person(1)
     client, _ = make_client(lambda r: httpx.Response(500, text=""))
-    with pytest.raises(ServerError, match="^500 Internal Server Error$"):
+    with pytest.raises(ServerError, match=r"^500 Internal Server Error$"):
         client.get_person(1)
 
 
@@ -82,7 +91,10 @@ def test_a_500_is_not_retried_but_502_503_504_are(make_client) -> None:
 def test_a_429_storm_honours_retry_after_then_succeeds(make_client, clock, caplog) -> None:
     caplog.set_level(logging.INFO, logger="posthog_persons")
     answers = iter(
-        [httpx.Response(429, headers={"Retry-After": str(s)}, json=drf("Throttled")) for s in (3, 7, 11)]
+        [
+            httpx.Response(429, headers={"Retry-After": str(s)}, json=drf("Throttled"))
+            for s in (3, 7, 11)
+        ]
         + [httpx.Response(200, json=person_json(0))]
     )
     client, recorder = make_client(lambda r: next(answers))
@@ -93,7 +105,9 @@ def test_a_429_storm_honours_retry_after_then_succeeds(make_client, clock, caplo
     assert KEY not in caplog.text
 
 
-def test_429_beyond_max_retries_raises_rate_limit_error_with_retry_after(make_client, clock) -> None:
+def test_429_beyond_max_retries_raises_rate_limit_error_with_retry_after(
+    make_client, clock
+) -> None:
     client, recorder = make_client(
         lambda r: httpx.Response(429, headers={"Retry-After": "2"}, json=drf("Throttled")),
         max_retries=3,
@@ -116,7 +130,7 @@ def test_a_retry_after_beyond_the_cap_is_not_waited_out(make_client, clock) -> N
 
 def test_backoff_without_retry_after_is_exponential_with_full_jitter(make_client, clock) -> None:
     policy = RetryPolicy(max_retries=5, backoff_base=0.5, backoff_max=4.0, jitter=lambda: 1.0)
-    client, recorder = make_client(lambda r: httpx.Response(503), retry_policy=policy)
+    client, _recorder = make_client(lambda r: httpx.Response(503), retry_policy=policy)
     with pytest.raises(ServerError):
         client.get_person(1)
     assert clock.sleeps == [0.5, 1.0, 2.0, 4.0, 4.0]
@@ -148,7 +162,9 @@ def test_connection_errors_are_retried_then_raise_api_connection_error(make_clie
         raise httpx.ConnectError("connection refused", request=request)
 
     client, recorder = make_client(refuse, max_retries=2)
-    with pytest.raises(APIConnectionError, match="could not reach https://ph.example.com") as caught:
+    with pytest.raises(
+        APIConnectionError, match=r"could not reach https://ph\.example\.com"
+    ) as caught:
         client.get_person(1)
     assert len(recorder.requests) == 3 and len(clock.sleeps) == 2
     assert KEY not in str(caught.value) and KEY not in repr(caught.value.__cause__)
@@ -206,8 +222,11 @@ def test_parse_retry_after() -> None:
 
 def test_async_retries_and_mapping(make_async_client, clock) -> None:
     answers = iter(
-        [httpx.Response(429, headers={"Retry-After": "4"}), httpx.Response(503)]
-        + [httpx.Response(404, json=drf("Not found."))]
+        [
+            httpx.Response(429, headers={"Retry-After": "4"}),
+            httpx.Response(503),
+            httpx.Response(404, json=drf("Not found.")),
+        ]
     )
     client, recorder = make_async_client(lambda r: next(answers))
 

@@ -15,7 +15,9 @@ def lookup_server(request: httpx.Request) -> httpx.Response:
     data = body(request)
     if "uuids" in data:
         keys = data["uuids"][:200]  # the server silently ignores the rest
-        return httpx.Response(200, json={"results": {u: person_json(int(u[-8:], 16) - 1) for u in keys}})
+        return httpx.Response(
+            200, json={"results": {u: person_json(int(u[-8:], 16) - 1) for u in keys}}
+        )
     keys = data["distinct_ids"][:200]
     hits = {d: person_json(int(d.split("-")[1])) for d in keys if not d.startswith("unknown")}
     return httpx.Response(200, json={"results": hits})
@@ -24,7 +26,7 @@ def lookup_server(request: httpx.Request) -> httpx.Response:
 def test_450_distinct_ids_are_exactly_3_calls(make_client) -> None:
     client, recorder = make_client(lookup_server)
     ids = [f"user-{i}" for i in range(450)]
-    found = client.get_persons_by_distinct_ids(ids + ["user-0", "user-449"])
+    found = client.get_persons_by_distinct_ids([*ids, "user-0", "user-449"])
     assert [len(b["distinct_ids"]) for b in recorder.bodies()] == [200, 200, 50]
     assert recorder.paths() == ["/api/projects/1/persons/batch_by_distinct_ids/"] * 3
     assert set(found) == set(ids)

@@ -133,7 +133,11 @@ def test_a_next_link_that_does_not_advance_raises(make_client) -> None:
 def test_filters_are_sent_the_way_the_server_reads_them(make_client) -> None:
     client, recorder = make_client(list_server([]))
     filters = [{"key": "plan", "value": "pro", "operator": "exact", "type": "person"}]
-    list(client.iter_persons(email="a@b.c", search="x", distinct_id="d-1", properties=filters, page_size=5))
+    list(
+        client.iter_persons(
+            email="a@b.c", search="x", distinct_id="d-1", properties=filters, page_size=5
+        )
+    )
     q = query(recorder.requests[0])
     assert json.loads(q.pop("properties")) == filters
     assert q == {"email": "a@b.c", "search": "x", "distinct_id": "d-1", "limit": "5", "offset": "0"}
@@ -171,7 +175,13 @@ def test_unknown_fields_are_kept_and_missing_optional_fields_are_not_fatal(make_
     a, b, c, d = client.iter_persons()
     assert a.extra == {"is_identified": True}
     assert a.last_seen_at == datetime.fromisoformat("2026-05-01T00:00:00+00:00")
-    assert (b.id, b.name, b.created_at, b.properties, b.distinct_ids) == (None, None, None, {}, ("x",))
+    assert (b.id, b.name, b.created_at, b.properties, b.distinct_ids) == (
+        None,
+        None,
+        None,
+        {},
+        ("x",),
+    )
     assert (c.id, c.name, c.created_at) == (None, None, None)
     assert (d.created_at, d.properties) == (None, {})
 
