@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass
@@ -103,12 +104,9 @@ def make_client(
             api_key, host=host, project_id=project_id, environment_id=environment_id
         )
     except ConfigurationError as error:
-        message = (
-            str(error)
-            .replace("project_id=", "--project-id")
-            .replace("environment_id=", "--environment-id")
-            .replace("pass api_key= or ", "")
-        )
+        # The client speaks of keyword arguments; here they are flags.
+        message = str(error).replace("pass api_key= or ", "")
+        message = re.sub(r"(?<![\w-])(project|environment)_id=?", r"--\1-id", message)
         raise CLIError(message, Exit.USAGE) from None
 
 

@@ -159,7 +159,7 @@ def _lines(stream: BinaryIO, digest: hashlib._Hash) -> Iterator[bytes | int]:
                     break
                 digest.update(line)
                 size += len(line)
-            yield size
+            yield size - (1 if line.endswith(b"\n") else 0)
             first = False
             continue
         if first and line.startswith(_BOM):

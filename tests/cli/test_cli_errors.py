@@ -1,0 +1,110 @@
+"""Failures are one line that says what to fix, with the right exit code and never the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli_support import API_KEY, Emulator, assert_no_key, run_cli, write_lines
+
+
+def _one_line_error(stderr: str) -> str:
+    errors = [line for line in stderr.splitlines() if line.startswith("posthog-persons: error:")]
+    assert len(errors) == 1, stderr
+    assert "Traceback" not in stderr
+    return errors[0]
+
+
+def test_401_bad_key(emulator: Emulator, tmp_path: Path) -> None:
+    write_lines(tmp_path / "ids.txt", ["alice"])
+    wrong = "phx_wrong_SECRET_0000111122223333"
+    for args in (
+        ("delete", "--distinct-ids-file", "ids.txt", "--yes"),
+        ("export",),
+        ("get", "1"),
+    ):
+        result = run_cli(*args, env=emulator.env(POSTHOG_PERSONAL_API_KEY=wrong), cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        line = _one_line_error(result.stderr)
+        assert "rejected the API key" in line and "POSTHOG_PERSONAL_API_KEY" in line
+        assert wrong not in result.stdout + result.stderr
+    assert emulator.bulk_deletes(ok_only=False) == []
+
+
+def test_403_missing_scope(emulator: Emulator, tmp_path: Path) -> None:
+    read_only = "phx_readonly_SECRET_44445555"
+    emulator.fake.add_api_key(read_only, ["person:read"])
+    write_lines(tmp_path / "ids.txt", [emulator.fake.persons[0]["distinct_ids"][0]])
+
+    result = run_cli(
+        "delete", "--distinct-ids-file", "ids.txt", "--yes",
+        env=emulator.env(POSTHOG_PERSONAL_API_KEY=read_only), cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    line = _one_line_error(result.stderr)
+    assert "permission denied" in line and "'person:write'" in line
+    assert "re-run the same command to resume" in line
+    assert read_only not in result.stdout + result.stderr
+    assert len(emulator.fake.persons) == 300
+
+
+def test_key_only_from_env_or_file(emulator: Emulator, tmp_path: Path) -> None:
+    env = emulator.env()
+    del env["POSTHOG_PERSONAL_API_KEY"]
+    missing = run_cli("export", env=env, cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "no API key: set POSTHOG_PERSONAL_API_KEY or pass --api-key-file" in missing.stderr
+
+    flag = run_cli("--api-key", API_KEY, "export", env=env, cwd=tmp_path)
+    assert flag.returncode == 2
+    assert "there is no --api-key option" in _one_line_error(flag.stderr)
+    assert_no_key(flag.stdout, flag.stderr)
+    glued = run_cli("export", f"--api-key={API_KEY}", env=env, cwd=tmp_path)
+    assert glued.returncode == 2
+    assert_no_key(glued.stdout, glued.stderr)
+
+    key_file = tmp_path / "key"
+    key_file.write_text(API_KEY + "\n")
+    key_file.chmod(0o600)
+    ok = run_cli("--api-key-file", str(key_file), "get", "1", env=env, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr == ""
+    key_file.chmod(0o644)
+    loose = run_cli("get", "1", "--api-key-file", str(key_file), env=env, cwd=tmp_path)
+    assert loose.returncode == 0
+    assert "chmod 600" in loose.stderr
+    assert_no_key(ok.stdout, ok.stderr, loose.stderr)
+
+
+def test_configuration_errors(emulator: Emulator, tmp_path: Path) -> None:
+    env = emulator.env()
+    cases = {
+        ("--project-id", "abc", "get", "1"): "--project-id must be a numeric id",
+        ("--host", "us.posthog.com", "get", "1"): "host must be a base URL",
+        ("--host", "https://us.i.posthog.com", "get", "1"): "ingestion host",
+        ("--project-id", "999", "get", "1"): "project not found",
+        ("get", "alice@example.com"): "neither a numeric person id nor a person UUID",
+    }
+    for args, expected in cases.items():
+        result = run_cli(*args, env=env, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert expected in _one_line_error(result.stderr), result.stderr
+    project_key = run_cli(
+        "get", "1", env={**env, "POSTHOG_PERSONAL_API_KEY": "phc_x"}, cwd=tmp_path
+    )
+    assert project_key.returncode == 2
+    assert "project API key (phc_...)" in project_key.stderr
+
+
+def test_verbose_logs_never_show_the_key(emulator: Emulator, tmp_path: Path) -> None:
+    write_lines(tmp_path / "ids.txt", [p["distinct_ids"][0] for p in emulator.fake.persons[:20]])
+    result = run_cli(
+        "-vv", "delete", "--distinct-ids-file", "ids.txt", "--delete-events", "--yes",
+        env=emulator.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "bulk_delete" in result.stderr, "-vv logs the requests"
+    assert_no_key(result.stdout, result.stderr, (tmp_path / "ids.txt.journal.jsonl").read_bytes())
+    bad = run_cli("-v", "get", "1", env=emulator.env(POSTHOG_PROJECT_ID="999"), cwd=tmp_path)
+    assert bad.returncode == 2
+    assert_no_key(bad.stdout, bad.stderr)

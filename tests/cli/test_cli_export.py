@@ -1,0 +1,99 @@
+"""export, get and lookup: what they print is exactly the emulator's data."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import Emulator, assert_no_key, run_cli, write_lines
+
+
+def _csv_record(row: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": int(row["id"]),
+        "uuid": row["uuid"],
+        "name": row["name"] or None,
+        "distinct_ids": json.loads(row["distinct_ids"]),
+        "properties": json.loads(row["properties"]),
+        "created_at": row["created_at"],
+        "last_seen_at": row["last_seen_at"] or None,
+    }
+
+
+@pytest.mark.slow
+def test_export_20000_persons_jsonl_and_csv(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emulator = emulator_factory(20_000)
+    expected = emulator.fake.persons
+
+    jsonl = run_cli("export", "-o", "persons.jsonl", env=emulator.env(), cwd=tmp_path)
+    assert jsonl.returncode == 0, jsonl.stderr
+    assert "Exported 20,000 persons to persons.jsonl (jsonl)." in jsonl.stderr
+    with (tmp_path / "persons.jsonl").open(encoding="utf-8") as handle:
+        exported = [json.loads(line) for line in handle]
+    assert exported == expected
+
+    as_csv = run_cli("export", "-o", "persons.csv", env=emulator.env(), cwd=tmp_path)
+    assert as_csv.returncode == 0, as_csv.stderr
+    with (tmp_path / "persons.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [_csv_record(row) for row in rows] == expected
+    assert not list(tmp_path.glob("*.partial"))
+    assert_no_key(jsonl.stderr, as_csv.stderr)
+
+
+def test_export_filters_to_stdout(emulator: Emulator, tmp_path: Path) -> None:
+    expected = [p for p in emulator.fake.persons if p["properties"].get("plan") == "pro"]
+    assert expected
+
+    result = run_cli("export", "--property", "plan=pro", env=emulator.env(), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == expected
+    bad = run_cli("export", "--property", "plan", env=emulator.env(), cwd=tmp_path)
+    assert bad.returncode == 2 and "expected key=value" in bad.stderr
+
+
+def test_get_and_lookup(emulator: Emulator, tmp_path: Path) -> None:
+    person = emulator.fake.persons[3]
+    for ref in (str(person["id"]), person["uuid"]):
+        result = run_cli("get", ref, env=emulator.env(), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == person
+    by_distinct = run_cli(
+        "get", "--distinct-id", person["distinct_ids"][0], env=emulator.env(), cwd=tmp_path
+    )
+    assert json.loads(by_distinct.stdout) == person
+    missing = run_cli("get", "99999", env=emulator.env(), cwd=tmp_path)
+    assert missing.returncode == 1 and "no person with the id '99999'" in missing.stderr
+
+    wanted = [p["distinct_ids"][0] for p in emulator.fake.persons[:250]]
+    write_lines(tmp_path / "ids.txt", [*wanted, "nobody"])
+    result = run_cli("lookup", "--distinct-ids-file", "ids.txt", env=emulator.env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["input"] for r in records] == [*wanted, "nobody"]
+    assert [r["uuid"] for r in records[:250]] == [p["uuid"] for p in emulator.fake.persons[:250]]
+    assert records[-1] == {"input": "nobody", "found": False}
+    assert "Found 250 of 251 distinct ids (1 match no person)." in result.stderr
+
+    as_csv = run_cli(
+        "lookup", "--distinct-ids-file", "ids.txt", "--format", "csv",
+        env=emulator.env(), cwd=tmp_path,
+    )  # fmt: skip
+    rows = list(csv.DictReader(as_csv.stdout.splitlines()))
+    assert rows[0]["found"] == "true" and rows[-1]["found"] == "false"
+    assert rows[-1]["uuid"] == ""
+
+
+def test_help_reads_well() -> None:
+    for args in ((), ("delete",), ("status",), ("export",), ("get",), ("lookup",)):
+        result = run_cli(*args, "--help", env={}, cwd=Path.cwd())
+        assert result.returncode == 0, result.stderr
+        assert "examples:" in result.stdout
+        assert "usage: posthog-persons" in result.stdout
