@@ -87,9 +87,9 @@ class Outcome:
         if isinstance(self.response, tuple):
             status, headers, content = self.response
             parsed = None
-        else:
+        else:  # a generated Response, or an httpx.Response for a raw call
             status, headers = int(self.response.status_code), self.response.headers
-            content, parsed = self.response.content, self.response.parsed
+            content, parsed = self.response.content, getattr(self.response, "parsed", None)
         if not 200 <= status < 300:
             raise error_from_response(status, headers, content)
         return Reply(status, content, parsed)

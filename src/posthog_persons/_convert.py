@@ -1,8 +1,9 @@
 """Reading server data defensively into the facade's types.
 
-The input is either a generated model (when the generated parser accepted the body) or the raw
-JSON (when it did not: a newer server's shape, a missing optional field); `_get` reads both, so
-each type has one builder. Unknown fields land in `extra`; a missing optional field is None.
+The input is the JSON of a response: raw (the paginated reads, and any body the generated
+parser rejected) or a generated model, turned back into its JSON by `to_dict()` (so that each
+type has one builder, over plain JSON). Unknown fields land in `extra`; a missing optional
+field is None; a field of the wrong type is treated as missing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import attrs
-from posthog_persons_api.types import Unset
 
 from .errors import PostHogError
 from .models import DeletionStatus, Person
@@ -23,7 +23,7 @@ _PERSON_FIELDS = frozenset(
     {"id", "uuid", "name", "distinct_ids", "properties", "created_at", "last_seen_at"}
 )
 _STATUS_FIELDS = frozenset({"person_uuid", "status", "created_at", "delete_verified_at"})
-SUMMARY_FIELDS = frozenset(
+_SUMMARY_FIELDS = frozenset(
     {
         "persons_found",
         "persons_deleted",
@@ -34,73 +34,71 @@ SUMMARY_FIELDS = frozenset(
 )
 
 
-def _get(src: Any, key: str) -> Any:
-    """A field of a JSON object or of a generated model; None when absent or unset."""
-    if isinstance(src, Mapping):
-        return src.get(key)
-    value = getattr(src, key, None)
-    if value is None:
-        value = getattr(src, key + "_", None)  # the generator renames next -> next_
-    return None if isinstance(value, Unset) else value
+def as_json(data: Any) -> dict[str, Any]:
+    """A response body as a JSON object: generated models go back through `to_dict()`."""
+    if type(data) is dict:
+        return data
+    if hasattr(data, "to_dict"):
+        return dict(data.to_dict())
+    if isinstance(data, Mapping):
+        return dict(data)
+    raise PostHogError(f"unexpected response: expected a JSON object, got {type(data).__name__}")
 
 
-def _extra(src: Any, known: frozenset[str]) -> dict[str, Any]:
-    if isinstance(src, Mapping):
-        return {k: v for k, v in src.items() if k not in known}
-    return dict(getattr(src, "additional_properties", {}))
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return dict(value)
-    return dict(getattr(value, "additional_properties", {}))
+def _extra(src: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
+    if src.keys() <= known:
+        return {}
+    return {k: v for k, v in src.items() if k not in known}
 
 
 def _datetime(value: Any) -> datetime | None:
-    if isinstance(value, datetime) or value is None:
-        return value
-    if isinstance(value, str):
+    if type(value) is not str:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        from dateutil.parser import isoparse  # rare: forms Python 3.11 does not read
+
         try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            from dateutil.parser import isoparse
-
-            try:
-                return isoparse(value)
-            except (ValueError, OverflowError):
-                return None
-    return None
+            return isoparse(value)
+        except (ValueError, OverflowError):
+            return None
 
 
-def _required_str(src: Any, key: str, what: str) -> str:
-    value = _get(src, key)
-    if value is None or value == "":
+def _required_str(src: dict[str, Any], key: str, what: str) -> str:
+    value = src.get(key)
+    if not isinstance(value, str) or not value:
         raise PostHogError(f"unexpected response: a {what} without {key!r}")
-    return str(value)
+    return value
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int else None
 
 
 def person(src: Any) -> Person:
-    """A Person from a generated Person / MinimalPerson or from raw JSON."""
-    raw_id = _get(src, "id")
+    """A Person from a person or minimal-person record (the hot path of iter_persons)."""
+    src = as_json(src)
+    properties = src.get("properties")
     return Person(
-        id=raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None,
+        id=_int(src.get("id")),
         uuid=_required_str(src, "uuid", "person"),
-        name=_get(src, "name"),
-        distinct_ids=tuple(_get(src, "distinct_ids") or ()),
-        properties=_mapping(_get(src, "properties")),
-        created_at=_datetime(_get(src, "created_at")),
-        last_seen_at=_datetime(_get(src, "last_seen_at")),
+        name=src.get("name"),
+        distinct_ids=tuple(src.get("distinct_ids") or ()),
+        properties=properties if type(properties) is dict else {},
+        created_at=_datetime(src.get("created_at")),
+        last_seen_at=_datetime(src.get("last_seen_at")),
         extra=_extra(src, _PERSON_FIELDS),
     )
 
 
 def deletion_status(src: Any) -> DeletionStatus:
-    """A DeletionStatus from a generated PersonDeletionStatus or from raw JSON."""
+    src = as_json(src)
     return DeletionStatus(
-        person_uuid=_required_str(src, "person_uuid", "deletion status"),
-        status=str(_get(src, "status") or ""),
-        created_at=_datetime(_get(src, "created_at")),
-        delete_verified_at=_datetime(_get(src, "delete_verified_at")),
+        person_uuid=_required_str(src, "person_uuid", "deletion status").lower(),
+        status=str(src.get("status") or ""),
+        created_at=_datetime(src.get("created_at")),
+        delete_verified_at=_datetime(src.get("delete_verified_at")),
         extra=_extra(src, _STATUS_FIELDS),
     )
 
@@ -112,20 +110,23 @@ class Page(Generic[T]):
     count: int | None
 
 
-def page(src: Any, build: Callable[[Any], T]) -> Page[T]:
+def page(data: Any, build: Callable[[Any], T]) -> Page[T]:
     """One page of a paginated list ({results, next, count})."""
-    count = _get(src, "count")
-    next_url = _get(src, "next")
+    src = as_json(data)
+    results, next_url = src.get("results"), src.get("next")
     return Page(
-        [build(item) for item in _get(src, "results") or ()],
+        [build(item) for item in results] if type(results) is list else [],
         next_url if isinstance(next_url, str) and next_url else None,
-        count if isinstance(count, int) else None,
+        _int(src.get("count")),
     )
 
 
-def lookup(src: Any) -> dict[str, Person]:
+def lookup(data: Any) -> dict[str, Person]:
     """The results of a batch lookup: {key: Person}."""
-    return {str(key): person(value) for key, value in _mapping(_get(src, "results")).items()}
+    results = as_json(data).get("results")
+    if not isinstance(results, Mapping):
+        return {}
+    return {str(key): person(value) for key, value in results.items()}
 
 
 @attrs.frozen
@@ -140,21 +141,18 @@ class Summary:
     extra: dict[str, Any]
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def summary(src: Any) -> Summary:
-    errors = tuple(
-        str(_get(error, "person_uuid"))
-        for error in _get(src, "deletion_errors") or ()
-        if _get(error, "person_uuid") is not None
-    )
+def summary(data: Any) -> Summary:
+    src = as_json(data)
+    errors = src.get("deletion_errors")
     return Summary(
-        persons_found=_int(_get(src, "persons_found")),
-        persons_deleted=_int(_get(src, "persons_deleted")),
-        errors=errors,
-        events_queued=bool(_get(src, "events_queued_for_deletion")),
-        recordings_queued=bool(_get(src, "recordings_queued_for_deletion")),
-        extra=_extra(src, SUMMARY_FIELDS),
+        persons_found=_int(src.get("persons_found")) or 0,
+        persons_deleted=_int(src.get("persons_deleted")) or 0,
+        errors=tuple(
+            e["person_uuid"]
+            for e in (errors if type(errors) is list else ())
+            if isinstance(e, Mapping) and isinstance(e.get("person_uuid"), str)
+        ),
+        events_queued=src.get("events_queued_for_deletion") is True,
+        recordings_queued=src.get("recordings_queued_for_deletion") is True,
+        extra=_extra(src, _SUMMARY_FIELDS),
     )

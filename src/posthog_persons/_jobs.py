@@ -57,7 +57,7 @@ def _paginate(
 ) -> Flow:
     cursor = PageCursor(origin, page_size, key)
     while (params := cursor.params()) is not None:
-        reply = yield Call(op, {**kwargs, **params})
+        reply = yield Call(op, {**kwargs, **params}, raw=True)
         page = _convert.page(reply.data, build)
         fresh = cursor.accept(page.items, page.next)
         yield Emit(fresh if keep is None else [item for item in fresh if keep(item)])
@@ -189,7 +189,7 @@ def deletion_status(origin: Origin, *, person_uuids: object | None, status: obje
             base,
             STATUS_PAGE_SIZE,
             *pages,
-            keep=lambda record: record.person_uuid.lower() in wanted,
+            keep=lambda record: record.person_uuid in wanted,
         )
     return _chain(
         _paginate(
@@ -263,15 +263,17 @@ def _pending_round(origin: Origin, wanted: set[str]) -> SubFlow[set[str] | None]
         seen: set[str] = set()
         while (params := cursor.params()) is not None:
             try:
-                reply = yield Call("deletion_status_retrieve", {"status": "pending", **params})
+                reply = yield Call(
+                    "deletion_status_retrieve", {"status": "pending", **params}, raw=True
+                )
             except _TRANSIENT as exc:
                 logger.warning("deletion status poll failed, will retry next round: %s", exc)
                 return None
             page = _convert.page(reply.data, _convert.deletion_status)
             counts.append(page.count)
             for record in cursor.accept(page.items, page.next):
-                if record.person_uuid.lower() in wanted:
-                    seen.add(record.person_uuid.lower())
+                if record.person_uuid in wanted:
+                    seen.add(record.person_uuid)
         if counts[0] == counts[-1]:
             return seen
         logger.info(

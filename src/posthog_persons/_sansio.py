@@ -25,8 +25,13 @@ T = TypeVar("T")
 
 @attrs.frozen
 class Call:
+    """One generated operation. `raw`: build the request with the generated `_get_kwargs` but
+    skip the generated model parsing (the body is read by `_convert`): the hot paginated
+    reads, where parsing every record twice would cost more than the whole HTTP exchange."""
+
     op: str
     kwargs: dict[str, Any] = attrs.field(factory=dict)
+    raw: bool = False
 
 
 @attrs.frozen

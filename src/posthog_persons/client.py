@@ -166,10 +166,15 @@ class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
         if isinstance(action, Sleep):
             return self._sleep(action.seconds)
         assert isinstance(action, Call)
+        module = self._operation(action.op)
         with self._outcome() as outcome:
-            outcome.response = self._operation(action.op).sync_detailed(
-                self.project_id, client=self._api, **action.kwargs
-            )
+            if action.raw:
+                request = module._get_kwargs(self.project_id, **action.kwargs)
+                outcome.response = self._http.request(**request)
+            else:
+                outcome.response = module.sync_detailed(
+                    self.project_id, client=self._api, **action.kwargs
+                )
         return outcome.reply()
 
     def _run(self, flow: Flow) -> Any:
@@ -303,10 +308,15 @@ class AsyncPersonsClient(_BaseClient[httpx.AsyncBaseTransport, "AsyncSleep"]):
         if isinstance(action, Sleep):
             return await self._sleep(action.seconds)
         assert isinstance(action, Call)
+        module = self._operation(action.op)
         with self._outcome() as outcome:
-            outcome.response = await self._operation(action.op).asyncio_detailed(
-                self.project_id, client=self._api, **action.kwargs
-            )
+            if action.raw:
+                request = module._get_kwargs(self.project_id, **action.kwargs)
+                outcome.response = await self._http.request(**request)
+            else:
+                outcome.response = await module.asyncio_detailed(
+                    self.project_id, client=self._api, **action.kwargs
+                )
         return outcome.reply()
 
     async def _run(self, flow: Flow) -> Any:

@@ -98,10 +98,15 @@ def test_deletion_status_bad_input_sends_nothing(make_client, kwargs) -> None:
 
 
 def test_unknown_status_values_and_fields_are_kept(make_client) -> None:
-    record = {"person_uuid": person_uuid(1), "status": "failed", "created_at": "2026-03-01T00:00:00Z",
-              "attempts": 3}  # fmt: skip
+    record = {
+        "person_uuid": person_uuid(1).upper(),
+        "status": "failed",
+        "created_at": "2026-03-01T00:00:00Z",
+        "attempts": 3,
+    }
     client, _ = make_client(lambda r: httpx.Response(200, json={"results": [record], "next": None}))
     (status,) = client.deletion_status()
+    assert status.person_uuid == person_uuid(1)
     assert (status.status, status.extra, status.delete_verified_at) == (
         "failed",
         {"attempts": 3},
