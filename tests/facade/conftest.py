@@ -116,41 +116,33 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def make_client(clock: FakeClock) -> Callable[..., tuple[PersonsClient, Recorder]]:
-    """make_client(handler, **options) -> (client, recorder); pacing off unless given."""
-    clients: list[PersonsClient] = []
-
-    def make(handler: Handler, **options: Any) -> tuple[PersonsClient, Recorder]:
+def _factory(cls: type, sleep: Callable[[float], Any], clock: FakeClock, opened: list[Any]):
+    def make(handler: Handler, **options: Any) -> tuple[Any, Recorder]:
         recorder = Recorder(handler)
         settings: dict[str, Any] = {
             "api_key": KEY, "project_id": 1, "host": HOST, "rate_limits": None,
-            "clock": clock, "sleep": clock.sleep,
+            "clock": clock, "sleep": sleep, **options,
         }  # fmt: skip
-        settings.update(options)
-        client = PersonsClient(transport=httpx.MockTransport(recorder), **settings)
-        clients.append(client)
+        client = cls(transport=httpx.MockTransport(recorder), **settings)
+        opened.append(client)
         return client, recorder
 
-    yield make  # type: ignore[misc]
-    for client in clients:
+    return make
+
+
+@pytest.fixture
+def make_client(clock: FakeClock) -> Callable[..., tuple[PersonsClient, Recorder]]:
+    """make_client(handler, **options) -> (client, recorder); pacing off unless given."""
+    opened: list[PersonsClient] = []
+    yield _factory(PersonsClient, clock.sleep, clock, opened)  # type: ignore[misc]
+    for client in opened:
         client.close()
 
 
 @pytest.fixture
 def make_async_client(clock: FakeClock) -> Callable[..., tuple[AsyncPersonsClient, Recorder]]:
-    """Async twin of make_client (run coroutines with asyncio.run)."""
-
-    def make(handler: Handler, **options: Any) -> tuple[AsyncPersonsClient, Recorder]:
-        recorder = Recorder(handler)
-        settings: dict[str, Any] = {
-            "api_key": KEY, "project_id": 1, "host": HOST, "rate_limits": None,
-            "clock": clock, "sleep": clock.asleep,
-        }  # fmt: skip
-        settings.update(options)
-        return AsyncPersonsClient(transport=httpx.MockTransport(recorder), **settings), recorder
-
-    return make
+    """Async twin of make_client (run coroutines with asyncio.run; `async with` closes)."""
+    return _factory(AsyncPersonsClient, clock.asleep, clock, [])
 
 
 def run_async(coro: Any) -> Any:
