@@ -177,30 +177,20 @@ def _bulk_delete(
 
 def deletion_status(origin: Origin, *, person_uuids: object | None, status: object) -> Flow:
     base = {"status": check.deletion_status(status)}
-    pages = _convert.deletion_status, _status_key
-    if person_uuids is None:
-        return _paginate(origin, "deletion_status_retrieve", base, STATUS_PAGE_SIZE, *pages)
-    uuids = check.unique(person_uuids, "person_uuids", check.canonical_uuid)
-    if len(uuids) > PER_UUID_QUERIES_UP_TO:
-        wanted = set(uuids)
+
+    def pages(kwargs: dict[str, Any], keep: Callable[[DeletionStatus], bool] | None = None) -> Flow:
         return _paginate(
-            origin,
-            "deletion_status_retrieve",
-            base,
-            STATUS_PAGE_SIZE,
-            *pages,
-            keep=lambda record: record.person_uuid in wanted,
-        )
-    return _chain(
-        _paginate(
-            origin,
-            "deletion_status_retrieve",
-            {**base, "person_uuid": uuid},
-            STATUS_PAGE_SIZE,
-            *pages,
-        )
-        for uuid in uuids
-    )
+            origin, "deletion_status_retrieve", kwargs, STATUS_PAGE_SIZE,
+            _convert.deletion_status, _status_key, keep,
+        )  # fmt: skip
+
+    if person_uuids is None:
+        return pages(base)
+    uuids = check.unique(person_uuids, "person_uuids", check.canonical_uuid)
+    if len(uuids) <= PER_UUID_QUERIES_UP_TO:
+        return _chain(pages({**base, "person_uuid": uuid}) for uuid in uuids)
+    wanted = set(uuids)
+    return pages(base, keep=lambda record: record.person_uuid in wanted)
 
 
 def _chain(flows: Iterable[Flow]) -> Flow:

@@ -81,13 +81,11 @@ def positive_int(value: object, name: str) -> int:
 
 
 def seconds(value: object, name: str, *, allow_zero: bool) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or value != value or value < 0 or (value == 0 and not allow_zero):  # type: ignore[operator]
-        raise InvalidInputError(
-            f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
-            f"number of seconds, got {_show(value)}"
-        )
-    return float(value)  # type: ignore[arg-type]
+    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else -1
+    if not (number > 0 or (allow_zero and number == 0)):  # also rejects NaN
+        sign = "non-negative" if allow_zero else "positive"
+        raise InvalidInputError(f"{name} must be a {sign} number of seconds, got {_show(value)}")
+    return number
 
 
 def deletion_status(value: object) -> str:
