@@ -21,8 +21,8 @@ test: venv lint typecheck check
 	$(BIN)/python -m pytest -m "not bench" $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check src scripts tests
-	$(BIN)/ruff format --check src scripts tests
+	$(BIN)/ruff check src scripts tests bench
+	$(BIN)/ruff format --check src scripts tests bench
 
 typecheck: venv
 	$(BIN)/mypy

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from posthog_persons import PersonsClient, RateLimits
+from posthog_persons import PersonsClient
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -42,7 +42,15 @@ class Server:
 @contextmanager
 def emulator(*args: str) -> Iterator[Server]:
     """The emulator HTTP server in its own process; contract validation off (client cost)."""
-    command = [sys.executable, "-m", "posthog_persons.testing", "--port", "0", "--no-validate", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "posthog_persons.testing",
+        "--port",
+        "0",
+        "--no-validate",
+        *args,
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -216,9 +224,16 @@ def plot(points: list[tuple[int, int, float, bool]], latency: float) -> Path:
     right.set_yscale("log")
     right.set_ylabel("wall time (s)", color="tab:red")
     for size, _, wall, measured in points:
-        right.annotate("measured" if measured else "from pacing", (size, wall), fontsize=7,
-                       textcoords="offset points", xytext=(4, -10))
-    left.set_title(f"Bulk delete cost vs job size ({latency * 1000:.0f} ms latency, 480/min pacing)")
+        right.annotate(
+            "measured" if measured else "from pacing",
+            (size, wall),
+            fontsize=7,
+            textcoords="offset points",
+            xytext=(4, -10),
+        )
+    left.set_title(
+        f"Bulk delete cost vs job size ({latency * 1000:.0f} ms latency, 480/min pacing)"
+    )
     fig.tight_layout()
     out = RESULTS / "scaling.png"
     fig.savefig(out, dpi=110)
