@@ -104,6 +104,7 @@ class Target:
     project_id: str
     api_key: str
     transport: httpx.BaseTransport | None
+    async_transport: httpx.AsyncBaseTransport | None = None
 
     def httpx_client(self) -> httpx.Client:
         return httpx.Client(
@@ -116,15 +117,16 @@ class Target:
 @pytest.fixture
 def target(record_mode: str) -> Iterator[Target]:
     if record_mode == "none":
-        yield Target(PLACEHOLDER_HOST, PLACEHOLDER_PROJECT, "phx_replay_only", None)
+        yield Target(PLACEHOLDER_HOST, PLACEHOLDER_PROJECT, "phx_replay_only", None, None)
         return
     real = _real_target()
     if real is not None:
-        yield Target(*real, None)
+        yield Target(*real, None, None)
         return
     fake = FakePostHog(persons=40, seed=11, host=PLACEHOLDER_HOST, deletion_delay=0.05)
     # vcrpy intercepts httpx's own transport classes only, so the emulator's handler is
     # wrapped in a MockTransport to be recorded.
     transport = httpx.MockTransport(fake.transport().handle_request)
-    yield Target(PLACEHOLDER_HOST, str(fake.project_id), fake.api_key, transport)
+    async_transport = httpx.MockTransport(fake.async_transport().handle_async_request)
+    yield Target(PLACEHOLDER_HOST, str(fake.project_id), fake.api_key, transport, async_transport)
     assert fake.contract_errors == []
