@@ -230,7 +230,8 @@ def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
 ) -> None:
     persons = emulator.fake.persons[:120]
     write_lines(tmp_path / "ids.txt", [p["distinct_ids"][0] for p in persons])
-    emulator.fake.deletion_delay = 1.5
+    # The emulator's clock decides when deletions complete: an hour, then advanced at will.
+    emulator.fake.deletion_delay = 3600
     result = run_cli(
         "delete",
         "--distinct-ids-file",
@@ -261,6 +262,7 @@ def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
     assert short.returncode == 1
     assert "Timed out" in short.stderr
 
+    emulator.fake.advance(3600)
     waited = run_cli(
         "status", "--journal", "ids.txt.journal.jsonl", "--wait", "--timeout", "30",
         "--poll-interval", "0.2", env=emulator.env(), cwd=tmp_path,
