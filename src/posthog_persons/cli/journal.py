@@ -110,11 +110,11 @@ class JobSpec:
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs:
                 if name in ("input_sha256", "ids_sha256"):
-                    out.append(f"{label} (sha256 {mine[:12]}... vs {theirs[:12]}...)")
+                    out.append(f"{label}: sha256 {mine[:12]}... in the journal, {theirs[:12]}...")
                 else:
-                    out.append(f"{label} ({_flag(mine)} in the journal, {_flag(theirs)} now)")
+                    out.append(f"{label}: {_flag(mine)} in the journal, {_flag(theirs)} now")
         if not out and self.total != other.total:
-            out.append(f"number of ids ({self.total} vs {other.total})")
+            out.append(f"number of ids: {self.total} in the journal, {other.total} now")
         return out
 
     @classmethod
