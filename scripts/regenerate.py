@@ -107,27 +107,33 @@ def drift(committed: Path, fresh: Path, label: str) -> list[str]:
     return lines
 
 
-def replace_tree(fresh: Path, target: Path) -> None:
-    """Swap `fresh` into place, so an interrupted run leaves the old tree or the new one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(target.name + ".new")
-    backup = target.with_name(target.name + ".old")
-    for leftover in (staging, backup):
-        if leftover.is_dir():
-            shutil.rmtree(leftover)
-        elif leftover.exists():
-            leftover.unlink()
-    if fresh.is_dir():
-        shutil.copytree(fresh, staging)
-    else:
-        shutil.copyfile(fresh, staging)
-    if target.exists():
-        target.rename(backup)
-    staging.rename(target)
-    if backup.is_dir():
-        shutil.rmtree(backup)
-    elif backup.exists():
-        backup.unlink()
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def replace_trees(pairs: list[tuple[Path, Path]]) -> None:
+    """Swap each fresh output into place, all staged first, so that a failure while copying
+    leaves the committed tree untouched and the swaps themselves are renames."""
+    staged = []
+    for fresh, target in pairs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(target.name + ".new")
+        _remove(staging)
+        if fresh.is_dir():
+            shutil.copytree(fresh, staging)
+        else:
+            shutil.copyfile(fresh, staging)
+        staged.append((staging, target))
+    for staging, target in staged:
+        backup = target.with_name(target.name + ".old")
+        _remove(backup)
+        if target.exists():
+            target.rename(backup)
+        staging.rename(target)
+        _remove(backup)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,8 +167,7 @@ def run(args: argparse.Namespace) -> int:
         previous = (
             json.loads(committed_schema.read_text("utf-8")) if committed_schema.exists() else None
         )
-        for rel in outputs:
-            replace_tree(Path(work) / rel, root / rel)
+        replace_trees([(Path(work) / rel, root / rel) for rel in outputs])
     if previous is None:
         print(f"wrote {config['filtered_schema']} and {config['package_dir']}")
     elif previous == schema:
