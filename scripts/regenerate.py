@@ -6,9 +6,10 @@
     python scripts/regenerate.py --source FILE --check # fail if openapi/ or generated/ drifted
     python scripts/regenerate.py --report OLD NEW      # Markdown change report of two schemas
 
-Steps: pull -> filter (persons paths of both scopes) -> correct (openapi/overlay.yaml) ->
-prune components -> validate -> write openapi/posthog-persons.json -> generate
-generated/posthog_persons_api. Nothing in the tree changes unless every step succeeds.
+Steps: pull -> filter (persons paths of both scopes, and the components they use; written to
+openapi/upstream-persons.json) -> correct (openapi/overlay.yaml) -> prune -> validate -> write
+openapi/posthog-persons.json -> generate generated/posthog_persons_api. Nothing in the tree
+changes unless every step succeeds.
 Exit codes: 0 done, 1 drift found by --check, 2 error.
 """
 
@@ -43,8 +44,16 @@ def serialise(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def upstream_persons(upstream: dict[str, Any]) -> dict[str, Any]:
+    """The persons paths of the upstream schema and the components they use, uncorrected."""
+    return filtering.prune_components(filtering.filter_paths(upstream))
+
+
 def build_schema(upstream: dict[str, Any], overlay_file: Path) -> dict[str, Any]:
-    persons = filtering.filter_paths(upstream)
+    # Pruned before correcting, so that a schema the overlay adds never merges into an
+    # unrelated upstream schema of the same name (upstream has its own ErrorResponse and
+    # MinimalPerson), and the committed snapshot regenerates exactly what the full schema does.
+    persons = upstream_persons(upstream)
     corrected, outcomes = overlay.apply_overlay(persons, overlay.load_overlay(overlay_file))
     stale = overlay.stale_report(outcomes)
     if stale:
@@ -60,8 +69,17 @@ def build_schema(upstream: dict[str, Any], overlay_file: Path) -> dict[str, Any]
     return schema
 
 
-def build_tree(schema: dict[str, Any], root: Path, config: dict[str, Any], into: Path) -> None:
-    """Write the schema and the generated package under `into`, mirroring the repo layout."""
+def build_tree(
+    upstream: dict[str, Any],
+    schema: dict[str, Any],
+    root: Path,
+    config: dict[str, Any],
+    into: Path,
+) -> None:
+    """Write both schemas and the generated package under `into`, mirroring the repo layout."""
+    snapshot = into / config["upstream_snapshot"]
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.write_text(serialise(upstream_persons(upstream)), encoding="utf-8")
     schema_file = into / config["filtered_schema"]
     schema_file.parent.mkdir(parents=True, exist_ok=True)
     schema_file.write_text(serialise(schema), encoding="utf-8")
@@ -149,9 +167,9 @@ def run(args: argparse.Namespace) -> int:
 
     upstream = source.load(args.source or config["schema_url"])
     schema = build_schema(upstream, root / config["overlay"])
-    outputs = (config["filtered_schema"], config["package_dir"])
+    outputs = (config["upstream_snapshot"], config["filtered_schema"], config["package_dir"])
     with tempfile.TemporaryDirectory(prefix="posthog-persons-regen-") as work:
-        build_tree(schema, root, config, Path(work))
+        build_tree(upstream, schema, root, config, Path(work))
         if args.check:
             problems = [
                 line for rel in outputs for line in drift(root / rel, Path(work) / rel, rel)

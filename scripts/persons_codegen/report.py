@@ -162,4 +162,6 @@ def change_report(
             schema_lines.append(line.replace("- ", f"- `{name}`.", 1))
     out += [f"### Schemas and fields ({len(schema_lines)} changes)", ""]
     out += schema_lines or ["None."]
+    if not (added or removed or changed_sections or schema_lines) and old != new:
+        out += ["", "No operation, parameter or field changed: only descriptions or examples."]
     return "\n".join(out).rstrip() + "\n"

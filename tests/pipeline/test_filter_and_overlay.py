@@ -120,8 +120,10 @@ def test_overlay_corrects_what_the_server_really_does(corrected_2025: dict[str, 
 
 
 def test_overlay_applies_cleanly_to_2025_11(upstream_2025: dict[str, Any]) -> None:
+    import regenerate
+
     _, outcomes = overlay.apply_overlay(
-        filtering.filter_paths(upstream_2025), overlay.load_overlay(OVERLAY)
+        regenerate.upstream_persons(upstream_2025), overlay.load_overlay(OVERLAY)
     )
     assert [o for o in outcomes if o.stale] == []
 
@@ -134,7 +136,7 @@ def test_every_action_is_reported_stale_on_a_schema_that_has_the_fixes(
 
 
 def test_one_upstream_fix_makes_exactly_that_action_stale(upstream_2025: dict[str, Any]) -> None:
-    fixed = filtering.filter_paths(upstream_2025)
+    fixed = filtering.prune_components(filtering.filter_paths(upstream_2025))
     for scope in ("projects", "environments"):
         responses = fixed["paths"][f"/api/{scope}/{{project_id}}/persons/{{id}}/"]["delete"][
             "responses"
@@ -167,3 +169,23 @@ def test_overlay_with_bad_jsonpath_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("overlay: 1.0.0\nactions:\n  - target: $.paths[?\n    remove: true\n")
     with pytest.raises(PipelineError, match="bad JSONPath"):
         overlay.apply_overlay({"paths": {}}, overlay.load_overlay(bad))
+
+
+def test_corrections_never_merge_into_unrelated_upstream_schemas(
+    upstream_2025: dict[str, Any], corrected_2025: dict[str, Any]
+) -> None:
+    """Upstream has its own ErrorResponse and MinimalPerson; ours must not inherit from them."""
+    assert "MinimalPerson" in upstream_2025["components"]["schemas"]
+    minimal = corrected_2025["components"]["schemas"]["MinimalPerson"]
+    assert "example" not in minimal
+    assert "ErrorResponse" not in corrected_2025["components"]["schemas"]
+
+
+def test_the_committed_snapshot_regenerates_the_same_schema(
+    corrected_2025: dict[str, Any],
+) -> None:
+    import regenerate
+    from persons_codegen import source
+
+    snapshot = source.load_file(ROOT / "openapi" / "upstream-persons.json")
+    assert regenerate.build_schema(snapshot, OVERLAY) == corrected_2025

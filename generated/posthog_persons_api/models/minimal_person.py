@@ -23,10 +23,6 @@ T = TypeVar("T", bound="MinimalPerson")
 class MinimalPerson:
     """The short record of the batch lookups (at most 10 distinct ids).
 
-    Example:
-        {'created_at': '2000-01-23T04:56:07.000+00:00', 'distinct_ids': 'distinct_ids', 'id': 2, 'name': 'name',
-            'properties': '', 'uuid': '046b6c7f-0b8a-43b9-b35d-6489e6daee91'}
-
     Attributes:
         distinct_ids (list[str]):
         uuid (UUID):
