@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import body, person_json, person_uuid, run_async
+from facade_support import body, person_json, person_uuid, run_async
 
 from posthog_persons import (
     BulkDeleteError,

@@ -7,7 +7,7 @@ import pickle
 
 import httpx
 import pytest
-from conftest import HOST, KEY, Recorder, person_json, run_async
+from facade_support import HOST, KEY, Recorder, person_json, run_async
 
 import posthog_persons
 from posthog_persons import AsyncPersonsClient, ConfigurationError, PersonsClient

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import page, person_uuid, query, run_async
+from facade_support import page, person_uuid, query, run_async
 
 from posthog_persons import DeletionStatus, DeletionWaitResult, InvalidInputError, NotFoundError
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_async
+from facade_support import run_async
 
 from posthog_persons import AsyncPersonsClient, PersonsClient
 

@@ -6,7 +6,7 @@ import logging
 
 import httpx
 import pytest
-from conftest import KEY, list_server, page, person_json, query, run_async
+from facade_support import KEY, list_server, page, person_json, query, run_async
 
 from posthog_persons import (
     APIConnectionError,

@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 import pytest
-from conftest import body, person_json, person_uuid, run_async
+from facade_support import body, person_json, person_uuid, run_async
 
 from posthog_persons import InvalidInputError, NotFoundError, Person
 

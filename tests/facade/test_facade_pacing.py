@@ -7,7 +7,7 @@ from collections import deque
 
 import httpx
 import pytest
-from conftest import body, list_server, person_json, person_uuid, run_async
+from facade_support import body, list_server, person_json, person_uuid, run_async
 
 from posthog_persons import DEFAULT_RATE_LIMITS, Budget, RateLimits
 from posthog_persons.pacing import Pacer, request_kind

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import httpx
 import pytest
-from conftest import HOST, KEY, PERSONS, list_server, page, person_json, query, run_async
+from facade_support import HOST, KEY, PERSONS, list_server, page, person_json, query, run_async
 
 from posthog_persons import InvalidInputError, PostHogError
 
