@@ -4,7 +4,8 @@ The generated functions return documented error statuses as values; `Outcome.rep
 every non-2xx status to an exception through `errors.error_from_response` (the one place).
 When the generated parser rejects a body (a newer server's shape, an error body it does not
 expect), the raw response, remembered by an httpx response hook, is used instead and read
-defensively by `_convert`; httpx transport failures become APIConnectionError.
+defensively by `_convert`; httpx transport failures become APIConnectionError, and any other
+httpx error (a body it cannot decode) a PostHogError, so that callers only ever see ours.
 """
 
 from __future__ import annotations
@@ -58,6 +59,17 @@ class Reply:
             ) from None
 
 
+def _scrub(exc: httpx.HTTPError) -> None:
+    """Drop the key from the failed request an httpx error carries (it becomes `__cause__`).
+
+    Its repr already hides the header, but `dict(exc.request.headers)` would not; the request
+    is finished (every retry is spent), so nothing sends it again.
+    """
+    request = getattr(exc, "_request", None)
+    if isinstance(request, httpx.Request):
+        request.headers.pop("Authorization", None)
+
+
 class Outcome:
     """Context manager around one generated call; `reply()` returns it or raises."""
 
@@ -70,10 +82,14 @@ class Outcome:
         return self
 
     def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> bool:
+        if isinstance(exc, httpx.HTTPError):
+            _scrub(exc)
         if isinstance(exc, httpx.TimeoutException):
             raise APITimeoutError(f"timed out talking to {self._origin}: {exc!r}") from exc
         if isinstance(exc, httpx.TransportError):
             raise APIConnectionError(f"could not reach {self._origin}: {exc!r}") from exc
+        if isinstance(exc, httpx.HTTPError):  # e.g. DecodingError: a body httpx cannot decode
+            raise PostHogError(f"unexpected response from {self._origin}: {exc!r}") from exc
         raw = _last_response.get()
         if isinstance(exc, _PARSE_ERRORS) and raw is not None:
             logger.debug(

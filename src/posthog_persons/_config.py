@@ -94,7 +94,8 @@ def _host(host: str | None, env: Mapping[str, str]) -> Origin:
 
 def _id(value: int | str, name: str) -> str:
     text = str(value).strip() if isinstance(value, int | str) else ""
-    if isinstance(value, bool) or not (text.isdigit() or text == "@current"):
+    numeric = text.isascii() and text.isdigit()  # not "²" or "١٢", which str.isdigit() accepts
+    if isinstance(value, bool) or not (numeric or text == "@current"):
         raise ConfigurationError(f"{name} must be a numeric id, got {value!r}")
     return text
 

@@ -79,12 +79,12 @@ def _int(value: Any) -> int | None:
 def person(src: Any) -> Person:
     """A Person from a person or minimal-person record (the hot path of iter_persons)."""
     src = as_json(src)
-    properties = src.get("properties")
+    properties, name, distinct_ids = src.get("properties"), src.get("name"), src.get("distinct_ids")
     return Person(
         id=_int(src.get("id")),
         uuid=_required_str(src, "uuid", "person"),
-        name=src.get("name"),
-        distinct_ids=tuple(src.get("distinct_ids") or ()),
+        name=name if type(name) is str else None,
+        distinct_ids=tuple(distinct_ids) if type(distinct_ids) is list else (),
         properties=properties if type(properties) is dict else {},
         created_at=_datetime(src.get("created_at")),
         last_seen_at=_datetime(src.get("last_seen_at")),
@@ -121,11 +121,13 @@ def page(data: Any, build: Callable[[Any], T]) -> Page[T]:
     )
 
 
-def lookup(data: Any) -> dict[str, Person]:
-    """The results of a batch lookup: {key: Person}."""
+def lookup(data: Any, *, uuid_keys: bool = False) -> dict[str, Person]:
+    """The results of a batch lookup: {key: Person} (UUID keys in lowercase)."""
     results = as_json(data).get("results")
     if not isinstance(results, Mapping):
         return {}
+    if uuid_keys:
+        return {str(key).lower(): person(value) for key, value in results.items()}
     return {str(key): person(value) for key, value in results.items()}
 
 
@@ -148,7 +150,7 @@ def summary(data: Any) -> Summary:
         persons_found=_int(src.get("persons_found")) or 0,
         persons_deleted=_int(src.get("persons_deleted")) or 0,
         errors=tuple(
-            e["person_uuid"]
+            e["person_uuid"].lower()
             for e in (errors if type(errors) is list else ())
             if isinstance(e, Mapping) and isinstance(e.get("person_uuid"), str)
         ),

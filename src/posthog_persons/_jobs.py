@@ -117,7 +117,7 @@ def _lookup_chunk(field: str, chunk: Iterable[str]) -> SubFlow[dict[str, Person]
     else:
         op, model = "batch_by_distinct_ids_create", "PersonBatchByDistinctIdsRequest"
     reply = yield Call(op, {"body": _body(model, {field: list(chunk)})})
-    return _convert.lookup(reply.data)
+    return _convert.lookup(reply.data, uuid_keys=field == "uuids")
 
 
 def _lookup(field: str, keys: list[str]) -> Flow:
@@ -129,8 +129,9 @@ def _lookup(field: str, keys: list[str]) -> Flow:
 
 def lookup(field: str, values: object) -> Flow:
     """Batch lookup by "distinct_ids" or "uuids": validated and deduplicated up front."""
-    validate = check.canonical_uuid if field == "uuids" else check.distinct_id
-    return _lookup(field, check.unique(values, field, validate))
+    if field == "uuids":
+        return _lookup(field, check.unique(values, "uuids", check.canonical_uuid))
+    return _lookup(field, check.unique(values, "ids", check.distinct_id))
 
 
 def bulk_delete(

@@ -17,6 +17,11 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _is_decimal(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²" and "١٢", which no server reads."""
+    return text.isascii() and text.isdigit()
+
+
 def canonical_uuid(value: object, what: str = "person UUID") -> str:
     """A UUID in canonical lowercase form."""
     if isinstance(value, uuid.UUID):
@@ -44,7 +49,7 @@ def person_ref(value: object) -> str:
     """A numeric person id or a person UUID, as the path parameter."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return str(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _is_decimal(value.strip()):
         return value.strip()
     try:
         return canonical_uuid(value)

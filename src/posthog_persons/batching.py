@@ -126,6 +126,8 @@ class BulkDeleteJob:
         self._totals = BulkDeleteResult()
         self._errors: list[str] = []
         self._uuids: list[str] = []
+        # Two distinct ids of one person may fall in two batches: track each UUID once.
+        self._resolved: set[str] = set()
         self._extra: dict[str, Any] = {}
 
     def next_batch(self) -> list[str]:
@@ -144,8 +146,12 @@ class BulkDeleteJob:
     def record(self, batch: list[str], summary: Summary, resolved: list[str]) -> BulkDeleteProgress:
         """Add one confirmed batch to the totals."""
         failed = set(summary.errors)
-        tracked = batch if self.field == "ids" else resolved
-        self._uuids.extend(u for u in tracked if u not in failed)
+        if self.field == "ids":  # already unique: the stream deduplicates
+            self._uuids.extend(u for u in batch if u not in failed)
+        else:
+            fresh = [u for u in resolved if u not in failed and u not in self._resolved]
+            self._resolved.update(fresh)
+            self._uuids.extend(fresh)
         self._errors.extend(summary.errors)
         _merge(self._extra, summary.extra)
         t = self._totals

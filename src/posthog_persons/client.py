@@ -208,9 +208,9 @@ class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
         """One person by numeric id or UUID (not a distinct id: use iter_persons(distinct_id=))."""
         return self._run(_jobs.get_person(person_id))  # type: ignore[no-any-return]
 
-    def get_persons_by_distinct_ids(self, distinct_ids: Iterable[str]) -> dict[str, Person]:
+    def get_persons_by_distinct_ids(self, ids: Iterable[str]) -> dict[str, Person]:
         """{distinct_id: Person} for those found; any number, 200 per call, deduplicated."""
-        return self._run(_jobs.lookup("distinct_ids", distinct_ids))  # type: ignore[no-any-return]
+        return self._run(_jobs.lookup("distinct_ids", ids))  # type: ignore[no-any-return]
 
     def get_persons_by_uuids(self, uuids: Iterable[str]) -> dict[str, Person]:
         """{uuid: Person} for those found (canonical lowercase UUID keys); 200 per call."""
@@ -345,9 +345,9 @@ class AsyncPersonsClient(_BaseClient[httpx.AsyncBaseTransport, "AsyncSleep"]):
         """Async twin of PersonsClient.get_person."""
         return await self._run(_jobs.get_person(person_id))  # type: ignore[no-any-return]
 
-    async def get_persons_by_distinct_ids(self, distinct_ids: Iterable[str]) -> dict[str, Person]:
+    async def get_persons_by_distinct_ids(self, ids: Iterable[str]) -> dict[str, Person]:
         """Async twin of PersonsClient.get_persons_by_distinct_ids."""
-        return await self._run(_jobs.lookup("distinct_ids", distinct_ids))  # type: ignore[no-any-return]
+        return await self._run(_jobs.lookup("distinct_ids", ids))  # type: ignore[no-any-return]
 
     async def get_persons_by_uuids(self, uuids: Iterable[str]) -> dict[str, Person]:
         """Async twin of PersonsClient.get_persons_by_uuids."""

@@ -131,8 +131,9 @@ class InvalidInputError(PostHogError, ValueError):
 class BulkDeleteError(PostHogError):
     """A bulk delete stopped part-way; nothing is lost.
 
-    - `cause`: the error that stopped it (an APIError, APIConnectionError or, for a bad id found
-      while streaming an iterator, InvalidInputError); also chained as `__cause__`.
+    - `cause`: the error that stopped it (an APIError, APIConnectionError, a PostHogError for
+      an unreadable response or, for a bad id found while streaming an iterator,
+      InvalidInputError); also chained as `__cause__`.
     - `result`: what was done before, as a BulkDeleteResult (persons_deleted, requested, ...).
     - `remaining`: list of the ids not confirmed: the failed batch, plus, when the input was a
       collection, every id after it.

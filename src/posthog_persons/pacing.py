@@ -33,7 +33,10 @@ __all__ = ["DEFAULT_RATE_LIMITS", "Budget", "Pacer", "RateLimits", "RequestKind"
 logger = logging.getLogger("posthog_persons")
 
 RequestKind = Literal["delete", "read"]
-_EPSILON = 1e-6  # float noise of clock arithmetic
+#: Added to every wait: `now + wait` computed in floats can land a hair short of the instant
+#: the oldest request leaves the window, and letting a request through then would put
+#: limit + 1 requests in one window. A microsecond more makes the bound exact.
+_EPSILON = 1e-6
 _DELETE_ACTIONS = ("/bulk_delete/", "/delete_events/", "/delete_recordings/")
 
 
@@ -93,7 +96,7 @@ class _Window:
             self.times.popleft()
         if len(self.times) < self.budget.limit:
             return 0.0
-        return self.times[0] - horizon
+        return self.times[0] - horizon + _EPSILON
 
 
 class Pacer:
@@ -115,11 +118,11 @@ class Pacer:
             windows = self._windows[kind]
             waits = [(window.wait(now), window.budget) for window in windows]
             wait = max((w for w, _ in waits), default=0.0)
-            if wait <= _EPSILON:
+            if wait == 0.0:
                 for window in windows:
                     window.times.append(now)
                 return 0.0
-        full = ", ".join(str(budget) for w, budget in waits if w > _EPSILON)
+        full = ", ".join(str(budget) for w, budget in waits if w > 0.0)
         logger.info("pacing: waiting %.2fs to stay within %s %s requests", wait, full, kind)
         return wait
 

@@ -302,3 +302,133 @@ def test_async_bulk_delete_failure_and_bad_input(make_async_client) -> None:
         run_async(client.bulk_delete(ids=uuids(1200)))
     assert caught.value.remaining == uuids(200, start=1000)
     assert len(recorder.requests) == 2  # a 400 is not retried
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"ids": person_uuid(1).encode()}, "not a single string"),
+        ({"distinct_ids": bytearray(b"user-1")}, "not a single string"),
+        ({"distinct_ids": ["a", None]}, "distinct ids are strings; got None"),
+        ({"distinct_ids": ["a", b"b"]}, "distinct ids are strings; got b'b'"),
+        ({"ids": [person_uuid(1).encode()]}, "is not a valid person UUID"),
+        ({"ids": None, "distinct_ids": None}, "ids= .* or distinct_ids="),
+        ({"ids": iter([None])}, "None is not a valid person UUID"),
+        ({"distinct_ids": (d for d in ["a", ""])}, "empty distinct id"),
+    ],
+)
+def test_more_bad_input_is_rejected_before_any_request(make_client, kwargs, message) -> None:
+    client, recorder = make_client(summary_server())
+    with pytest.raises(InvalidInputError, match=message):
+        client.bulk_delete(**kwargs)
+    assert recorder.requests == []
+
+
+def test_duplicates_across_batches_of_a_generator_are_sent_once(make_client) -> None:
+    client, recorder = make_client(summary_server())
+    first = uuids(1000)
+    source = itertools.chain(first, [u.upper() for u in first[:300]], uuids(500, start=1000))
+    result = client.bulk_delete(ids=(u for u in source))
+    sent = [i for b in recorder.bodies() for i in b["ids"]]
+    assert [len(b["ids"]) for b in recorder.bodies()] == [1000, 500]
+    assert sent == uuids(1500) and result.requested == 1500
+    assert result.person_uuids == tuple(uuids(1500))
+
+
+def test_a_failed_lookup_while_resolving_distinct_ids_loses_nothing(make_client) -> None:
+    deletes = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal deletes
+        data = body(request)
+        if request.url.path.endswith("/batch_by_distinct_ids/"):
+            if data["distinct_ids"][0] == "user-1200":  # the 2nd batch's 2nd lookup
+                return httpx.Response(403, json={"detail": "missing scope person:read"})
+            hits = {d: person_json(int(d.split("-")[1])) for d in data["distinct_ids"]}
+            return httpx.Response(200, json={"results": hits})
+        deletes += 1
+        return summary_server()(request)
+
+    client, _ = make_client(handler)
+    ids = [f"user-{i}" for i in range(2500)]
+    with pytest.raises(BulkDeleteError, match=r"1000 person\(s\) deleted") as caught:
+        client.bulk_delete(distinct_ids=ids, delete_events=True)
+    error = caught.value
+    assert deletes == 1
+    assert error.remaining == ids[1000:]
+    assert "person:read" in str(error) and error.cause.missing_scope == "person:read"  # type: ignore[attr-defined]
+    assert error.result.person_uuids == tuple(person_uuid(i) for i in range(1000))
+
+
+def test_resolved_uuids_are_tracked_once_across_batches(make_client) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        data = body(request)
+        if request.url.path.endswith("/batch_by_distinct_ids/"):
+            # every distinct id belongs to one of 3 persons
+            hits = {d: person_json(int(d.split("-")[1]) % 3) for d in data["distinct_ids"]}
+            return httpx.Response(200, json={"results": hits})
+        return summary_server()(request)
+
+    client, _ = make_client(handler)
+    result = client.bulk_delete(distinct_ids=[f"d-{i}" for i in range(1500)], delete_events=True)
+    assert result.person_uuids == (person_uuid(0), person_uuid(1), person_uuid(2))
+
+
+def test_deletion_errors_in_other_casing_are_still_excluded(make_client) -> None:
+    failing = person_uuid(1)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = len(body(request)["ids"])
+        return httpx.Response(
+            202,
+            json={"persons_found": n, "persons_deleted": n - 1,
+                  "deletion_errors": [{"person_uuid": failing.upper()}]},
+        )  # fmt: skip
+
+    client, _ = make_client(handler)
+    result = client.bulk_delete(ids=uuids(3))
+    assert result.errors == (failing,)
+    assert result.person_uuids == (person_uuid(0), person_uuid(2))
+
+
+def test_async_bad_input_and_cross_batch_duplicates(make_async_client) -> None:
+    client, recorder = make_async_client(summary_server())
+
+    async def main() -> Any:
+        async with client:
+            for kwargs in [{"ids": person_uuid(1)}, {"distinct_ids": b"x"}, {},
+                           {"ids": [person_uuid(1)], "distinct_ids": ["a"]},
+                           {"distinct_ids": ["a", ""]}, {"ids": 5}]:  # fmt: skip
+                with pytest.raises(InvalidInputError):
+                    await client.bulk_delete(**kwargs)
+            assert recorder.requests == []
+            source = itertools.chain(uuids(1000), uuids(10), uuids(5, start=1000))
+            return await client.bulk_delete(ids=source)
+
+    result = run_async(main())
+    assert [len(b["ids"]) for b in recorder.bodies()] == [1000, 5]
+    assert result.requested == 1005
+
+
+def test_async_a_failed_batch_of_a_generator_can_be_resumed(make_async_client) -> None:
+    statuses = iter([202, 503])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if next(statuses, 503) == 503:
+            return httpx.Response(503, json={"detail": "try later"})
+        return summary_server()(request)
+
+    client, recorder = make_async_client(handler, max_retries=2)
+    source = (person_uuid(i) for i in range(2600))
+
+    async def main() -> None:
+        async with client:
+            await client.bulk_delete(ids=source)
+
+    with pytest.raises(BulkDeleteError, match="try later") as caught:
+        run_async(main())
+    error = caught.value
+    assert error.persons_deleted == 1000 and "1000 person(s) deleted" in str(error)
+    assert error.remaining == uuids(1000, start=1000)
+    assert list(error.resume_ids()) == uuids(1600, start=1000)
+    assert len(recorder.requests) == 1 + 3

@@ -162,3 +162,138 @@ def test_import_is_lazy_and_exports_the_public_api() -> None:
         assert getattr(posthog_persons, name) is not None
     with pytest.raises(AttributeError):
         posthog_persons.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1_000", "+1", " "])
+def test_project_ids_are_ascii_digits(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="numeric id"):
+        PersonsClient(KEY, project_id=value, host=HOST)
+
+
+def _public_signature(method: object) -> list[tuple[str, str, object]]:
+    import inspect
+
+    params = list(inspect.signature(method).parameters.values())  # type: ignore[arg-type]
+    return [(p.name, p.kind.name, p.default) for p in params if p.name != "self"]
+
+
+def test_public_signatures_are_the_issues_contract() -> None:
+    """Names, keyword-only markers and defaults of issue 3's interface, on both twins."""
+    import inspect
+
+    empty = inspect.Parameter.empty
+    pos, kw = "POSITIONAL_OR_KEYWORD", "KEYWORD_ONLY"
+    expected = {
+        "iter_persons": [("search", kw, None), ("email", kw, None), ("distinct_id", kw, None),
+                         ("properties", kw, None), ("page_size", kw, 100)],
+        "get_person": [("person_id", pos, empty)],
+        "get_persons_by_distinct_ids": [("ids", pos, empty)],
+        "get_persons_by_uuids": [("uuids", pos, empty)],
+        "update_properties": [("person_id", pos, empty), ("properties", pos, empty)],
+        "delete_property": [("person_id", pos, empty), ("key", pos, empty)],
+        "bulk_delete": [("distinct_ids", kw, None), ("ids", kw, None),
+                        ("delete_events", kw, False), ("delete_recordings", kw, False),
+                        ("keep_person", kw, False), ("on_progress", kw, None)],
+        "deletion_status": [("person_uuids", kw, None), ("status", kw, "all")],
+        "wait_for_deletions": [("person_uuids", pos, empty), ("timeout", kw, empty),
+                               ("poll_interval", kw, 60.0)],
+    }  # fmt: skip
+    init = [("api_key", pos, None), ("project_id", kw, None), ("environment_id", kw, None),
+            ("host", kw, None), ("timeout", kw, 30.0), ("max_retries", kw, 5),
+            ("transport", kw, None)]  # fmt: skip
+    for cls in (PersonsClient, AsyncPersonsClient):
+        assert _public_signature(cls.__init__)[: len(init)] == init
+        for name, params in expected.items():
+            assert _public_signature(getattr(cls, name)) == params, (cls.__name__, name)
+    iterators = {"iter_persons", "deletion_status"}
+    for name in set(expected) - iterators:
+        assert inspect.iscoroutinefunction(getattr(AsyncPersonsClient, name)), name
+        assert not inspect.iscoroutinefunction(getattr(PersonsClient, name)), name
+    for cls in (PersonsClient, AsyncPersonsClient):
+        assert hasattr(cls, "__enter__" if cls is PersonsClient else "__aenter__")
+
+
+def _every_text_of(error: BaseException) -> str:
+    """The exception chain as a traceback would show it, with every frame's locals too."""
+    import traceback
+
+    texts = ["".join(traceback.format_exception(error))]
+    texts.append(
+        "".join(traceback.TracebackException.from_exception(error, capture_locals=True).format())
+    )
+    seen: BaseException | None = error
+    while seen is not None:
+        texts += [str(seen), repr(seen), repr(vars(seen))]
+        request = getattr(seen, "_request", None)
+        if request is not None:
+            texts += [repr(request), repr(request.headers), repr(dict(request.headers))]
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(texts)
+
+
+def _failures() -> list[httpx.MockTransport]:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    def denied(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"detail": "missing scope person:write"})
+
+    return [httpx.MockTransport(h) for h in (refuse, slow, denied)]
+
+
+@pytest.mark.parametrize("failure", range(3))
+def test_the_key_is_in_no_traceback_cause_chain_or_log(
+    failure: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    texts = []
+    with PersonsClient(
+        KEY, project_id=1, host=HOST, transport=_failures()[failure], sleep=lambda s: None,
+        max_retries=2,
+    ) as client:  # fmt: skip
+        texts += [repr(client.api), repr(client._http.auth), repr(client._settings)]
+        with pytest.raises(posthog_persons.PostHogError) as caught:
+            client.bulk_delete(ids=[person_json(0)["uuid"]])
+        assert isinstance(caught.value, posthog_persons.BulkDeleteError)
+        texts.append(_every_text_of(caught.value))
+        with pytest.raises(posthog_persons.PostHogError) as caught:
+            client.get_person(1)
+        texts.append(_every_text_of(caught.value))
+    texts.append(caplog.text)
+    assert "connection refused" in texts[-3] or "timed out" in texts[-3] or "scope" in texts[-3]
+    assert not [text for text in texts if KEY in text]
+
+
+@pytest.mark.parametrize("failure", range(3))
+def test_async_the_key_is_in_no_traceback_cause_chain_or_log(
+    failure: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    async def sleep(_seconds: float) -> None:
+        return None
+
+    class Async(httpx.AsyncBaseTransport):
+        def __init__(self, sync: httpx.MockTransport) -> None:
+            self.sync = sync
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return self.sync.handle_request(request)
+
+    async def main() -> list[str]:
+        texts = []
+        async with AsyncPersonsClient(
+            KEY, project_id=1, host=HOST, transport=Async(_failures()[failure]), sleep=sleep,
+            max_retries=2,
+        ) as client:  # fmt: skip
+            texts += [repr(client), repr(client.api)]
+            with pytest.raises(posthog_persons.BulkDeleteError) as caught:
+                await client.bulk_delete(ids=[person_json(0)["uuid"]])
+            texts.append(_every_text_of(caught.value))
+        return texts
+
+    texts = [*run_async(main()), caplog.text]
+    assert not [text for text in texts if KEY in text]

@@ -274,3 +274,94 @@ def test_async_503_mid_iteration(make_async_client) -> None:
 
     assert run_async(main()) == 150
     assert len(recorder.requests) == 3
+
+
+def test_timeouts_are_retried_with_backoff_then_raise(make_client, clock) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    client, recorder = make_client(slow, max_retries=3)
+    with pytest.raises(APITimeoutError, match=r"timed out talking to https://ph\.example\.com"):
+        client.get_person(1)
+    assert len(recorder.requests) == 4 and len(clock.sleeps) == 3
+    assert isinstance(APITimeoutError("x"), APIConnectionError)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 413, 422])
+def test_4xx_is_never_retried_by_any_operation(make_client, status) -> None:
+    client, recorder = make_client(lambda r: httpx.Response(status, json=drf(f"no ({status})")))
+    calls = [
+        lambda: client.get_person(1),
+        lambda: list(client.iter_persons()),
+        lambda: client.get_persons_by_distinct_ids(["a"]),
+        lambda: client.bulk_delete(ids=[person_json(0)["uuid"]]),
+        lambda: list(client.deletion_status()),
+        lambda: client.wait_for_deletions([person_json(0)["uuid"]], timeout=60),
+        lambda: client.update_properties(1, {"a": 1}),
+    ]
+    for call in calls:
+        with pytest.raises(PostHogError, match=rf"no \({status}\)"):
+            call()
+    assert len(recorder.requests) == len(calls)
+
+
+def test_an_undecodable_body_is_a_posthog_error_not_an_httpx_one(make_client) -> None:
+    def gzip_lie(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip")
+
+    client, _ = make_client(gzip_lie)
+    with pytest.raises(PostHogError, match="unexpected response") as caught:
+        client.get_person(1)
+    assert isinstance(caught.value.__cause__, httpx.DecodingError)
+    from posthog_persons import BulkDeleteError
+
+    with pytest.raises(BulkDeleteError) as failed:
+        client.bulk_delete(ids=[person_json(0)["uuid"]])
+    assert failed.value.remaining == [person_json(0)["uuid"]]
+
+
+def test_async_a_429_storm_honours_retry_after(make_async_client, clock) -> None:
+    answers = iter(
+        [httpx.Response(429, headers={"Retry-After": str(s)}) for s in (3, 7, 11)]
+        + [httpx.Response(200, json=person_json(0))]
+    )
+    client, recorder = make_async_client(lambda r: next(answers))
+
+    async def main() -> int | None:
+        async with client:
+            return (await client.get_person(1)).id
+
+    assert run_async(main()) == 1
+    assert len(recorder.requests) == 4 and clock.sleeps == [3, 7, 11]
+
+
+def test_async_4xx_is_never_retried_and_403_names_the_scope(make_async_client) -> None:
+    detail = "API key missing required scope 'person:read'"
+    client, recorder = make_async_client(lambda r: httpx.Response(403, json=drf(detail)))
+
+    async def main() -> None:
+        async with client:
+            with pytest.raises(PermissionDeniedError, match="person:read") as caught:
+                await client.get_person(1)
+            assert caught.value.missing_scope == "person:read"
+            assert caught.value.detail == detail
+            with pytest.raises(PermissionDeniedError):
+                [p async for p in client.iter_persons()]
+
+    run_async(main())
+    assert len(recorder.requests) == 2
+
+
+def test_async_timeouts_raise_api_timeout_error_after_retries(make_async_client, clock) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    client, recorder = make_async_client(slow, max_retries=2)
+
+    async def main() -> None:
+        async with client:
+            await client.get_person(1)
+
+    with pytest.raises(APITimeoutError):
+        run_async(main())
+    assert len(recorder.requests) == 3 and len(clock.sleeps) == 2

@@ -158,3 +158,81 @@ def test_async_lookups_and_get_person(make_async_client) -> None:
     found, by_uuid, person = run_async(main())
     assert len(found) == 450 and list(by_uuid) == [person_uuid(1)] and person.id == 3
     assert len(recorder.requests) == 3 + 1 + 1 + 2
+
+
+@pytest.mark.parametrize(
+    ("method", "value", "message"),
+    [
+        ("get_persons_by_distinct_ids", b"user-1", "not a single string"),
+        ("get_persons_by_distinct_ids", bytearray(b"user-1"), "not a single string"),
+        ("get_persons_by_uuids", person_uuid(1).encode(), "not a single string"),
+        ("get_persons_by_distinct_ids", ["user-1", None], "distinct ids are strings; got None"),
+        ("get_persons_by_distinct_ids", [b"user-1"], r"distinct ids are strings; got b'user-1'"),
+        ("get_persons_by_uuids", [person_uuid(1), None], "None is not a valid person UUID"),
+        ("get_persons_by_uuids", [person_uuid(1), ""], "'' is not a valid person UUID"),
+        ("get_persons_by_uuids", 42, "iterable of ids, got 42"),
+        ("get_persons_by_distinct_ids", {"user-1": 1}, "iterable"),
+    ],
+)
+def test_strings_bytes_and_none_are_never_iterated_or_sent(
+    make_client, method, value, message
+) -> None:
+    client, recorder = make_client(lookup_server)
+    with pytest.raises(InvalidInputError, match=message):
+        getattr(client, method)(value)
+    assert recorder.requests == []
+
+
+def test_the_parameter_names_of_the_issue_work_as_keywords(make_client) -> None:
+    client, recorder = make_client(lookup_server)
+    assert set(client.get_persons_by_distinct_ids(ids=["user-1"])) == {"user-1"}
+    assert set(client.get_persons_by_uuids(uuids=[person_uuid(1)])) == {person_uuid(1)}
+    assert len(recorder.requests) == 2
+
+
+def test_uuid_keys_are_canonical_whatever_the_server_sends(make_client) -> None:
+    def upper(request: httpx.Request) -> httpx.Response:
+        keys = body(request)["uuids"]
+        return httpx.Response(200, json={"results": {u.upper(): person_json(0) for u in keys}})
+
+    client, _ = make_client(upper)
+    assert list(client.get_persons_by_uuids([person_uuid(0)])) == [person_uuid(0)]
+
+
+@pytest.mark.parametrize("person_id", ["²", "١٢", "12a", " ", "0x10"])
+def test_get_person_only_takes_ascii_digits_as_numeric_ids(make_client, person_id) -> None:
+    client, recorder = make_client(lambda r: httpx.Response(200, json=person_json(0)))
+    with pytest.raises(InvalidInputError, match="neither a numeric person id nor a person UUID"):
+        client.get_person(person_id)
+    assert recorder.requests == []
+
+
+def test_async_bad_lookup_input_sends_nothing(make_async_client) -> None:
+    client, recorder = make_async_client(lookup_server)
+
+    async def main() -> None:
+        async with client:
+            for call, value in [
+                (client.get_persons_by_distinct_ids, "user-1"),
+                (client.get_persons_by_distinct_ids, b"user-1"),
+                (client.get_persons_by_uuids, ["user-1"]),
+                (client.get_persons_by_uuids, [None]),
+            ]:
+                with pytest.raises(InvalidInputError):
+                    await call(value)  # type: ignore[operator]
+            assert await client.get_persons_by_uuids([]) == {}
+
+    run_async(main())
+    assert recorder.requests == []
+
+
+def test_async_450_uuid_lookups_are_3_calls(make_async_client) -> None:
+    client, recorder = make_async_client(lookup_server)
+    uuids = [person_uuid(i) for i in range(450)]
+
+    async def main() -> dict[str, Person]:
+        async with client:
+            return await client.get_persons_by_uuids([*uuids, uuids[0].upper()])
+
+    assert sorted(run_async(main())) == sorted(uuids)
+    assert [len(b["uuids"]) for b in recorder.bodies()] == [200, 200, 50]

@@ -57,7 +57,7 @@ def test_201_list_calls_do_not_wait_and_the_241st_does(make_client, clock) -> No
         list(client.iter_persons())
     assert clock.sleeps == [] and len(recorder.requests) == 240
     list(client.iter_persons())
-    assert clock.sleeps == [60.0]
+    assert clock.sleeps == [pytest.approx(60.0)]
     assert len(recorder.requests) == 241
 
 
@@ -106,7 +106,7 @@ def test_reads_and_deletes_have_separate_budgets(make_client, clock) -> None:
     http.delete("/api/projects/1/persons/2/")
     assert clock.sleeps == []
     http.get("/api/projects/1/persons/")
-    assert clock.sleeps == [60]
+    assert clock.sleeps == [pytest.approx(60)]
 
 
 def test_retries_spend_the_budget_too(make_client, clock) -> None:
@@ -166,4 +166,84 @@ def test_async_pacing(make_async_client, clock) -> None:
                 [p async for p in client.iter_persons()]
 
     run_async(main())
-    assert clock.sleeps == [60] and len(recorder.requests) == 4
+    assert clock.sleeps == [pytest.approx(60)] and len(recorder.requests) == 4
+
+
+def test_a_long_delete_job_stays_under_480_a_minute_and_4800_an_hour(make_client, clock) -> None:
+    """6000 delete requests (6 million persons) under the default budgets: none waits for 429."""
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(clock.now)
+        clock.now += 0.05
+        return httpx.Response(202)
+
+    client, _ = make_client(handler, rate_limits=DEFAULT_RATE_LIMITS)
+    http = client.api.get_httpx_client()
+    for i in range(6000):
+        http.delete(f"/api/projects/1/persons/{i}/")
+    assert max_in_window(sent, 60) == 480
+    assert max_in_window(sent, 3600) == 4800
+    assert sent[4799] - sent[0] < 10 * 60 + 1  # ten minutes at 480/minute...
+    assert sent[4800] - sent[0] == pytest.approx(3600)  # ...then the hour's budget is spent
+    assert sent[-1] - sent[0] < 3600 + 3 * 60 + 1  # and no slower than the budgets require
+
+
+def test_reads_stay_under_240_a_minute_and_1200_an_hour(make_client, clock) -> None:
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(clock.now)
+        clock.now += 0.1
+        return list_server([person_json(0)])(request)
+
+    client, _ = make_client(handler, rate_limits=DEFAULT_RATE_LIMITS)
+    for _ in range(1300):
+        list(client.iter_persons())
+    assert max_in_window(sent, 60) == 240 and max_in_window(sent, 3600) == 1200
+    assert sent[1200] - sent[0] == pytest.approx(3600)
+
+
+def test_budgets_are_configurable_per_kind(make_client, clock) -> None:
+    limits = RateLimits(deletes=(Budget(3, 10),), reads=())
+    client, _ = make_client(lambda r: httpx.Response(202), rate_limits=limits)
+    http = client.api.get_httpx_client()
+    for _ in range(500):  # no read budget: reads are not paced at all
+        http.get("/api/projects/1/persons/")
+    assert clock.sleeps == []
+    for i in range(4):
+        http.delete(f"/api/projects/1/persons/{i}/")
+    assert clock.sleeps == [pytest.approx(10)]
+
+
+def test_async_long_delete_job_under_the_default_budgets(make_async_client, clock) -> None:
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(clock.now)
+        clock.now += 0.05
+        return httpx.Response(202)
+
+    client, _ = make_async_client(handler, rate_limits=DEFAULT_RATE_LIMITS)
+
+    async def main() -> None:
+        async with client:
+            http = client.api.get_async_httpx_client()
+            for i in range(1000):
+                await http.delete(f"/api/projects/1/persons/{i}/")
+
+    run_async(main())
+    assert max_in_window(sent, 60) == 480
+    assert sent[479] - sent[0] < 30 and sent[480] - sent[0] == pytest.approx(60)
+
+
+def test_async_pacing_off(make_async_client, clock) -> None:
+    client, recorder = make_async_client(list_server([]), rate_limits=None)
+
+    async def main() -> None:
+        async with client:
+            for _ in range(300):
+                [p async for p in client.iter_persons()]
+
+    run_async(main())
+    assert clock.sleeps == [] and len(recorder.requests) == 300
