@@ -269,7 +269,10 @@ class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
 
         A round pages through the pending list (100 a page), so it costs
         ceil(pending / 100) requests however many UUIDs are awaited. Returns `done=False` at
-        the timeout; slowness, rate limits and transient errors never raise.
+        the timeout; slowness, rate limits and transient errors never raise. `timeout=0`: one
+        round, no sleep. The timeout is checked between rounds: a request of the last round
+        that is being retried (Retry-After, backoff) can carry the return past it by the
+        retry policy's waits.
         """
         flow = _jobs.wait_for_deletions(
             self._settings.origin, person_uuids, timeout=timeout,

@@ -16,7 +16,8 @@
         └── BulkDeleteInputError   ...on a bad id read from an iterator (also InvalidInputError)
 
 No exception ever holds the API key: errors are built from the response status, headers and
-body only, never from the request.
+body only, never from the request; the httpx error chained as the `__cause__` of an
+APIConnectionError has the Authorization header removed from the request it carries.
 """
 
 from __future__ import annotations

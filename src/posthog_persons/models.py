@@ -1,7 +1,7 @@
 """The facade's small, frozen result types.
 
 Each keeps the fields the server sends that it does not know in `extra`, so a newer server's
-additions are never lost; `from_api` (in posthog_persons._convert) reads them defensively.
+additions are never lost; the readers in posthog_persons._convert build them defensively.
 """
 
 from __future__ import annotations

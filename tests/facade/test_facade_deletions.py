@@ -247,3 +247,77 @@ def test_async_deletion_status_and_wait(make_async_client, clock) -> None:
     records, result = run_async(main())
     assert len(records) == 120
     assert result.done is True and clock.sleeps == [30]
+
+
+def test_wait_timeout_zero_is_exactly_one_scan_of_every_page(make_client, clock) -> None:
+    """The CLI's `status --wait` drives the rounds itself and relies on this."""
+    server = DeletionServer(uuids(250), completed=uuids(50, start=250))
+    client, recorder = make_client(server)
+    wanted = uuids(300)
+    result = client.wait_for_deletions(wanted, timeout=0, poll_interval=60)
+    assert (result.done, result.pending, result.completed) == (
+        False, tuple(uuids(250)), tuple(uuids(50, start=250))
+    )  # fmt: skip
+    assert [query(r)["offset"] for r in recorder.requests] == ["0", "100", "200"]
+    assert clock.sleeps == []
+    server.complete(set(wanted))
+    done = client.wait_for_deletions(wanted, timeout=0)
+    assert done.done and len(recorder.requests) == 4
+
+
+def test_a_wait_round_costs_the_same_for_10_or_5000_uuids(make_client) -> None:
+    costs = []
+    for n in (10, 5000):
+        client, recorder = make_client(DeletionServer(uuids(430)))
+        client.wait_for_deletions(uuids(n), timeout=0)
+        costs.append(len(recorder.requests))
+    assert costs == [math.ceil(430 / 100)] * 2
+
+
+def test_a_wait_through_rate_limits_returns_at_the_timeout(make_client, clock) -> None:
+    client, recorder = make_client(
+        lambda r: httpx.Response(429, headers={"Retry-After": "30"}), max_retries=1
+    )
+    start = clock.now
+    result = client.wait_for_deletions(uuids(2), timeout=200, poll_interval=60)
+    assert result == DeletionWaitResult(completed=(), pending=tuple(uuids(2)), done=False)
+    # each round: one 429, 30 s, one more 429 (the retry), then the round is inconclusive;
+    # rounds at 0, 90, 180: the last one's retry wait carries the return 10 s past the timeout
+    # (a known limit: retries inside a request do not know the wait's deadline)
+    assert clock.now - start == pytest.approx(210) and len(recorder.requests) == 6
+
+
+def test_async_wait_timeout_and_timeout_zero(make_async_client, clock) -> None:
+    server = DeletionServer(uuids(150))
+    client, recorder = make_async_client(server)
+
+    async def main() -> tuple[DeletionWaitResult, DeletionWaitResult]:
+        async with client:
+            once = await client.wait_for_deletions(uuids(160), timeout=0)
+            assert len(recorder.requests) == 2 and clock.sleeps == []
+            late = await client.wait_for_deletions(uuids(160), timeout=90, poll_interval=60)
+            return once, late
+
+    once, late = run_async(main())
+    for result in (once, late):
+        assert result.done is False
+        assert result.pending == tuple(uuids(150))
+        assert result.completed == tuple(uuids(10, start=150))
+    assert clock.sleeps == [60, 30] and len(recorder.requests) == 2 + 3 * 2
+
+
+def test_async_deletion_status_per_uuid_and_bad_input(make_async_client) -> None:
+    client, recorder = make_async_client(DeletionServer(uuids(300)))
+
+    async def main() -> list[DeletionStatus]:
+        async with client:
+            with pytest.raises(InvalidInputError):
+                client.deletion_status(person_uuids=person_uuid(1))
+            with pytest.raises(InvalidInputError):
+                await client.wait_for_deletions(uuids(1), timeout=-1)
+            assert recorder.requests == []
+            wanted = [person_uuid(3).upper(), person_uuid(999)]
+            return [r async for r in client.deletion_status(person_uuids=wanted)]
+
+    assert [r.person_uuid for r in run_async(main())] == [person_uuid(3)]
+    assert len(recorder.requests) == 2

@@ -227,3 +227,69 @@ def test_async_foreign_next_link_raises(make_async_client) -> None:
     with pytest.raises(PostHogError, match=r"evil\.example\.com"):
         run_async(main())
     assert len(recorder.requests) == 1
+
+
+def test_fields_of_the_wrong_type_are_treated_as_missing(make_client) -> None:
+    odd = person_json(0, distinct_ids="user-0", name=5, id="7", last_seen_at=12)
+    client, _ = make_client(
+        lambda r: httpx.Response(200, json={"results": [odd], "next": None, "count": "x"})
+    )
+    (person,) = client.iter_persons()
+    assert (person.distinct_ids, person.name, person.id, person.last_seen_at) == (
+        (), None, None, None
+    )  # fmt: skip
+
+
+def test_async_exact_multiple_of_the_page_size(make_async_client) -> None:
+    client, recorder = make_async_client(list_server([person_json(i) for i in range(300)]))
+
+    async def main() -> list[int | None]:
+        async with client:
+            return [p.id async for p in client.iter_persons(page_size=100)]
+
+    assert run_async(main()) == list(range(1, 301))
+    assert [query(r)["offset"] for r in recorder.requests] == ["0", "100", "200", "300"]
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "http://ph.example.com/api/projects/1/persons/?offset=100",
+        "https://ph.example.com:8443/api/projects/1/persons/?offset=100",
+        "https://ph.example.com.evil.io/api/projects/1/persons/?offset=100",
+    ],
+)
+def test_async_foreign_scheme_or_port_is_refused(make_async_client, next_url: str) -> None:
+    client, recorder = make_async_client(
+        lambda r: httpx.Response(200, json={"results": [person_json(0)], "next": next_url})
+    )
+
+    async def main() -> None:
+        async with client:
+            [p async for p in client.iter_persons()]
+
+    with pytest.raises(PostHogError, match="refusing to follow"):
+        run_async(main())
+    assert len(recorder.requests) == 1
+
+
+def test_async_the_key_is_only_sent_to_the_configured_origin(make_async_client) -> None:
+    seen: list[tuple[str | None, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers.get("authorization")))
+        return httpx.Response(200, json={})
+
+    client, _ = make_async_client(handler)
+
+    async def main() -> None:
+        async with client:
+            http = client.api.get_async_httpx_client()
+            await http.get("https://other.example.com/x")
+            await http.get("http://ph.example.com/x")
+            await http.get("/x")
+
+    run_async(main())
+    assert seen == [
+        ("other.example.com", None), ("ph.example.com", None), ("ph.example.com", f"Bearer {KEY}")
+    ]  # fmt: skip
