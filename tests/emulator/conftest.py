@@ -9,8 +9,6 @@ import pytest
 
 from posthog_persons.testing import FakePostHog
 
-PERSONS = "/api/projects/1/persons/"
-
 
 @pytest.fixture
 def fake() -> FakePostHog:

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 import pytest
-from conftest import PERSONS
+from emulator_support import PERSONS
 
 from posthog_persons.testing import FakePostHog
 
@@ -150,3 +150,98 @@ def test_latency_sync_and_async() -> None:
 def test_fault_rate_must_be_a_probability(rate: float) -> None:
     with pytest.raises(ValueError):
         FakePostHog(validate=False, fault_rate=rate)
+
+
+def _delete(fake: FakePostHog, key: str | None = None) -> tuple[int, str | None]:
+    headers = {"Authorization": f"Bearer {key or fake.api_key}", "Content-Type": "application/json"}
+    answer = fake.handle("POST", f"{PERSONS}bulk_delete/", headers, b'{"distinct_ids": ["x"]}')
+    return answer.status, answer.headers.get("Retry-After")
+
+
+def test_delete_budget_has_an_hourly_window_too() -> None:
+    moment = [0.0]
+    fake = FakePostHog(
+        0,
+        validate=False,
+        delete_rate_limit_per_minute=3,
+        delete_rate_limit_per_hour=5,
+        clock=lambda: moment[0],
+    )
+    for second in range(3):
+        moment[0] = second
+        assert _delete(fake) == (202, None)
+    moment[0] = 3
+    # The minute window refuses; the hour window allowed it and, as in DRF, recorded it.
+    assert _delete(fake) == (429, "57")
+    moment[0] = 61
+    assert _delete(fake) == (202, None)
+    moment[0] = 62
+    # Five in the last hour (four accepted, one refused by the minute window only).
+    status, retry_after = _delete(fake)
+    assert (status, retry_after) == (429, str(3600 - 62))
+    moment[0] = 3599
+    assert _delete(fake)[0] == 429
+    moment[0] = 3600.5
+    assert _delete(fake) == (202, None)
+
+
+def test_default_delete_budget_is_480_a_minute_and_4800_an_hour() -> None:
+    moment = [0.0]
+    fake = FakePostHog(0, validate=False, rate_limit_per_minute=10_000, clock=lambda: moment[0])
+    assert (fake.delete_rate_limit_per_minute, fake.delete_rate_limit_per_hour) == (480, 4800)
+    assert fake.rate_limit_per_hour is None
+    # A client pacing itself to exactly 480 a minute runs dry after ten minutes.
+    for minute in range(10):
+        moment[0] = minute * 60.0
+        assert {_delete(fake)[0] for _ in range(480)} == {202}
+    moment[0] = 570.0
+    # Both windows are full: Retry-After is the longer wait (the hour's), as in DRF.
+    assert _delete(fake) == (429, "3030")
+    moment[0] = 600.0
+    # The minute window has room again, the hour window not: wait for its oldest entry.
+    assert _delete(fake) == (429, "3000")
+    moment[0] = 3600.0
+    assert _delete(fake) == (202, None)
+    # Without any rate limit nothing is throttled at all.
+    unlimited = FakePostHog(0, validate=False)
+    assert (unlimited.delete_rate_limit_per_minute, unlimited.delete_rate_limit_per_hour) == (
+        None,
+        None,
+    )
+    assert {_delete(unlimited)[0] for _ in range(600)} == {202}
+
+
+def test_reads_can_have_an_hourly_budget() -> None:
+    moment = [0.0]
+    fake = FakePostHog(
+        1, validate=False, rate_limit_per_minute=240, rate_limit_per_hour=3, clock=lambda: moment[0]
+    )
+    assert fake.delete_rate_limit_per_hour == 4800
+    with fake.client() as client:
+        for second in range(3):
+            moment[0] = second * 100.0
+            assert client.get(PERSONS).status_code == 200
+        moment[0] = 1000.0
+        response = client.get(PERSONS)
+        assert response.status_code == 429
+        assert response.headers["Retry-After"] == "2600"
+        assert response.json()["detail"].endswith("2600 seconds.")
+        # The delete budget is separate.
+        body = {"distinct_ids": ["x"]}
+        assert client.post(f"{PERSONS}bulk_delete/", json=body).status_code == 202
+        moment[0] = 3600.0
+        assert client.get(PERSONS).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "knob",
+    [
+        "rate_limit_per_minute",
+        "rate_limit_per_hour",
+        "delete_rate_limit_per_minute",
+        "delete_rate_limit_per_hour",
+    ],
+)
+def test_rate_limits_must_be_positive(knob: str) -> None:
+    with pytest.raises(ValueError, match=knob):
+        FakePostHog(validate=False, **{knob: 0})  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PERSONS
+from emulator_support import PERSONS
 
 from posthog_persons.testing import FakePostHog
 

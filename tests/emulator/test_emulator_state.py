@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PERSONS
+from emulator_support import PERSONS
 
 from posthog_persons.testing import DEFAULT_API_KEY, FakePostHog
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PERSONS
+from emulator_support import PERSONS
 
 from posthog_persons.testing import FakePostHog
 
@@ -203,3 +203,67 @@ def test_reset_person_distinct_id(api: httpx.Client) -> None:
     url = f"{PERSONS}reset_person_distinct_id/"
     assert api.post(url, json={"distinct_id": "x"}).status_code == 202
     assert api.post(url, json={}).status_code == 400
+
+
+def test_undeletable_persons_come_back_as_deletion_errors(
+    api: httpx.Client, fake: FakePostHog
+) -> None:
+    first, second, third = fake.persons[:3]
+    fake.make_undeletable(second["uuid"].upper())
+    assert fake.undeletable == {second["uuid"]}
+    body = {"ids": [first["uuid"], second["uuid"], str(uuid.UUID(int=9))], "delete_events": True}
+    response = api.post(f"{PERSONS}bulk_delete/", json=body)
+    assert response.status_code == 202
+    assert response.json() == {
+        "persons_found": 2,
+        "persons_deleted": 1,
+        "events_queued_for_deletion": True,
+        "recordings_queued_for_deletion": False,
+        "deletion_errors": [{"person_uuid": second["uuid"]}],
+    }
+    # Kept, still served, and no event deletion was queued for it.
+    assert api.get(f"{PERSONS}{second['id']}/").status_code == 200
+    assert api.get(f"{PERSONS}{first['id']}/").status_code == 404
+    statuses = api.get(f"{PERSONS}deletion_status/").json()["results"]
+    assert [s["person_uuid"] for s in statuses] == [first["uuid"]]
+    # By distinct id too, and with keep_person: the per-person step fails as a whole.
+    body = {"distinct_ids": [second["distinct_ids"][0]], "keep_person": True, "delete_events": True}
+    summary = api.post(f"{PERSONS}bulk_delete/", json=body).json()
+    assert summary["deletion_errors"] == [{"person_uuid": second["uuid"]}]
+    assert (summary["persons_found"], summary["persons_deleted"]) == (1, 0)
+    assert summary["events_queued_for_deletion"] is False
+    assert len(api.get(f"{PERSONS}deletion_status/").json()["results"]) == 1
+    # Once deletable again, the same request goes through.
+    fake.make_deletable(second["uuid"], "not-a-uuid")
+    summary = api.post(f"{PERSONS}bulk_delete/", json={"ids": [second["uuid"]]}).json()
+    assert (summary["persons_deleted"], summary["deletion_errors"]) == (1, [])
+    assert fake.get_person(third["id"]) is not None
+
+
+def test_undeletable_constructor_knob_and_bad_uuids() -> None:
+    target = str(uuid.UUID(int=77))
+    fake = FakePostHog(
+        [{"distinct_ids": ["stuck"], "uuid": target}, {"distinct_ids": ["free"]}],
+        validate=False,
+        undeletable=[target],
+    )
+    with fake.client() as client:
+        body = {"distinct_ids": ["stuck", "free"]}
+        summary = client.post(f"{PERSONS}bulk_delete/", json=body).json()
+    assert summary["deletion_errors"] == [{"person_uuid": target}]
+    assert (summary["persons_found"], summary["persons_deleted"]) == (2, 1)
+    assert [p["distinct_ids"] for p in fake.persons] == [["stuck"]]
+    with pytest.raises(ValueError, match="not a person UUID"):
+        fake.make_undeletable("stuck")
+    with pytest.raises(ValueError):
+        FakePostHog(validate=False, undeletable=["42"])
+
+
+def test_deletion_errors_conform_to_the_contract() -> None:
+    fake = FakePostHog(3, seed=4)
+    stuck = fake.persons[0]["uuid"]
+    fake.make_undeletable(stuck)
+    with fake.client() as client:
+        response = client.post(f"{PERSONS}bulk_delete/", json={"ids": [stuck]})
+    assert response.json()["deletion_errors"] == [{"person_uuid": stuck}]
+    assert fake.contract_errors == []

@@ -26,10 +26,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--rate-limit", type=int, default=None, help="non-delete requests/min")
     parser.add_argument(
+        "--rate-limit-per-hour", type=int, default=None, help="non-delete requests/hour"
+    )
+    parser.add_argument(
         "--delete-rate-limit",
         type=int,
         default=None,
-        help="delete requests/min (480 when --rate-limit is given)",
+        help="delete requests/min (480 when any rate limit is given)",
+    )
+    parser.add_argument(
+        "--delete-rate-limit-per-hour",
+        type=int,
+        default=None,
+        help="delete requests/hour (4800 when any rate limit is given)",
     )
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--deletion-delay", type=float, default=0.0)
@@ -51,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_key=args.api_key,
         latency=args.latency,
         rate_limit_per_minute=args.rate_limit,
+        rate_limit_per_hour=args.rate_limit_per_hour,
         delete_rate_limit_per_minute=args.delete_rate_limit,
+        delete_rate_limit_per_hour=args.delete_rate_limit_per_hour,
         fault_rate=args.fault_rate,
         deletion_delay=args.deletion_delay,
         property_update_delay=args.property_update_delay,

@@ -49,7 +49,7 @@ def _load(path: str) -> OpenAPI:
 
 def _describe(error: BaseException) -> str:
     """Flatten openapi-core's nested errors into one readable sentence."""
-    parts = [str(error)]
+    parts = [_text(error)]
     cause: BaseException | None = error
     seen = 0
     while cause is not None and seen < 5:
@@ -57,13 +57,21 @@ def _describe(error: BaseException) -> str:
         details = getattr(cause, "schema_errors", None) or getattr(cause, "errors", None)
         if details:
             for detail in list(details)[:3]:
-                message = getattr(detail, "message", None) or str(detail)
+                message = getattr(detail, "message", None) or _text(detail)
                 path = getattr(detail, "path", None)
                 where = "/".join(str(p) for p in path) if path else ""
                 parts.append(f"{where}: {message}" if where else str(message))
             break
         cause = cause.__cause__
     return "; ".join(dict.fromkeys(p for p in parts if p))
+
+
+def _text(error: object) -> str:
+    """str() of an openapi-core error; some of theirs raise on bodies that are not UTF-8."""
+    try:
+        return str(error)
+    except (UnicodeError, ValueError, TypeError):
+        return type(error).__name__
 
 
 _REQUIRED = re.compile(r"'([^']+)' is a required property")

@@ -31,13 +31,16 @@ if TYPE_CHECKING:
 
 DEFAULT_API_KEY = "phx_fake_emulator_key"
 DEFAULT_SCOPES = ("person:read", "person:write", "activity_log:read", "cohort:read")
-# The server's budget for delete actions once throttling applies (per key, per minute).
+# The server's budget for delete actions once throttling applies (per key): 480 a minute and
+# 4800 an hour, two DRF throttles checked together.
 DEFAULT_DELETE_RATE_LIMIT = 480
+DEFAULT_DELETE_RATE_LIMIT_PER_HOUR = 4800
 BULK_DELETE_MAX = 1000
 BATCH_LOOKUP_MAX = 200
 BATCH_MAX_DISTINCT_IDS = 10
 DEFAULT_LIMIT = 100
-_WINDOW = 60.0
+_MINUTE = 60.0
+_HOUR = 3600.0
 
 DELETE_ACTIONS = frozenset({"destroy", "bulk_delete", "delete_events", "delete_recordings"})
 _WRITE_ACTIONS = frozenset(
@@ -293,7 +296,10 @@ class FakePostHog:
         scopes: Iterable[str] = DEFAULT_SCOPES,
         latency: float = 0.0,
         rate_limit_per_minute: int | None = None,
+        rate_limit_per_hour: int | None = None,
         delete_rate_limit_per_minute: int | None = None,
+        delete_rate_limit_per_hour: int | None = None,
+        undeletable: Iterable[str] = (),
         fault_rate: float = 0.0,
         deletion_delay: float = 0.0,
         property_update_delay: float = 0.0,
@@ -313,12 +319,36 @@ class FakePostHog:
         self.host = host.rstrip("/")
         self._clock = clock or time.time
         self._offset = 0.0
-        throttled = rate_limit_per_minute is not None or delete_rate_limit_per_minute is not None
+        for name, value in (
+            ("rate_limit_per_minute", rate_limit_per_minute),
+            ("rate_limit_per_hour", rate_limit_per_hour),
+            ("delete_rate_limit_per_minute", delete_rate_limit_per_minute),
+            ("delete_rate_limit_per_hour", delete_rate_limit_per_hour),
+        ):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be a positive number of requests")
+        # Any rate limit turns throttling on; deletes then get the server's own budget
+        # (480/minute and 4800/hour) for whichever of their two limits is not given.
+        throttled = any(
+            value is not None
+            for value in (
+                rate_limit_per_minute,
+                rate_limit_per_hour,
+                delete_rate_limit_per_minute,
+                delete_rate_limit_per_hour,
+            )
+        )
         self.rate_limit_per_minute = rate_limit_per_minute
+        self.rate_limit_per_hour = rate_limit_per_hour
         self.delete_rate_limit_per_minute = (
             delete_rate_limit_per_minute
             if delete_rate_limit_per_minute is not None
             else (DEFAULT_DELETE_RATE_LIMIT if throttled else None)
+        )
+        self.delete_rate_limit_per_hour = (
+            delete_rate_limit_per_hour
+            if delete_rate_limit_per_hour is not None
+            else (DEFAULT_DELETE_RATE_LIMIT_PER_HOUR if throttled else None)
         )
         self._lock = threading.RLock()
         self._data_rng = random.Random(seed)
@@ -326,7 +356,8 @@ class FakePostHog:
         self._fault_rng = random.Random(f"faults-{seed}")
         self._keys: dict[str, frozenset[str]] = {api_key: frozenset(scopes)}
         self._default_key = api_key
-        self._windows: dict[tuple[str, str], deque[float]] = {}
+        self._windows: dict[tuple[str, str, float], deque[float]] = {}
+        self._undeletable: set[str] = set()
         self._persons: dict[int, StoredPerson] = {}
         self._by_uuid: dict[str, int] = {}
         self._by_distinct_id: dict[str, int] = {}
@@ -345,6 +376,7 @@ class FakePostHog:
                     "validate=True needs openapi/posthog-persons.json or the generated package"
                 )
             self._validator = ContractValidator(path)
+        self.make_undeletable(*undeletable)
         if isinstance(persons, int):
             for person in generate_persons(persons, self._data_rng, first_id=self._next_id):
                 self._store(person)
@@ -380,6 +412,35 @@ class FakePostHog:
         """Accept another key with its own scopes (e.g. a read-only key to test 403s)."""
         with self._lock:
             self._keys[key] = frozenset(scopes)
+
+    def make_undeletable(self, *person_uuids: str) -> None:
+        """Make the server fail to delete these persons (by UUID) in `bulk_delete`.
+
+        Such a person is found but not deleted: it is counted in `persons_found`, not in
+        `persons_deleted`, reported as `{"person_uuid": ...}` in `deletion_errors`, kept (still
+        listed and retrievable), and gets no event deletion queued. The UUIDs need not belong
+        to a person yet.
+        """
+        with self._lock:
+            for value in person_uuids:
+                try:
+                    canonical = str(uuid_module.UUID(str(value)))
+                except ValueError as error:
+                    raise ValueError(f"not a person UUID: {value!r}") from error
+                self._undeletable.add(canonical)
+
+    def make_deletable(self, *person_uuids: str) -> None:
+        """Undo `make_undeletable` for these UUIDs (unknown ones are ignored)."""
+        with self._lock:
+            for value in person_uuids:
+                if _is_uuid(str(value)):
+                    self._undeletable.discard(str(uuid_module.UUID(str(value))))
+
+    @property
+    def undeletable(self) -> frozenset[str]:
+        """The UUIDs `bulk_delete` currently fails to delete."""
+        with self._lock:
+            return frozenset(self._undeletable)
 
     def add_person(
         self,
@@ -651,6 +712,13 @@ class FakePostHog:
         if throttled is not None:
             return throttled, action
         content_type = headers.get("content-type", "application/json")
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            # DRF's JSONParser decodes first and answers a parse error.
+            return drf_error(
+                400, "validation_error", "parse_error", f"JSON parse error - {error}"
+            ), action
         if self._validator is not None:
             problem = self._validator.request_problem(
                 method.lower(), path, query, headers, body, content_type
@@ -711,29 +779,49 @@ class FakePostHog:
             response.body,
         )
 
+    def _rate_limits(self, bucket: str) -> list[tuple[float, int]]:
+        """(window in seconds, requests allowed in it) for one throttle bucket."""
+        if bucket == "delete":
+            pairs = (
+                (_MINUTE, self.delete_rate_limit_per_minute),
+                (_HOUR, self.delete_rate_limit_per_hour),
+            )
+        else:
+            pairs = ((_MINUTE, self.rate_limit_per_minute), (_HOUR, self.rate_limit_per_hour))
+        return [(window, limit) for window, limit in pairs if limit is not None]
+
     def _throttle(self, key: str, action: str) -> EmulatorResponse | None:
+        """DRF's throttling: every throttle of the view is checked on every request.
+
+        As in DRF's `check_throttles`, a throttle that allows the request records it even when
+        another one refuses it (so hammering past the minute limit spends the hourly budget),
+        and `Retry-After` is the longest wait of the throttles that refused.
+        """
         bucket = "delete" if action in DELETE_ACTIONS else "burst"
-        limit = (
-            self.delete_rate_limit_per_minute if bucket == "delete" else self.rate_limit_per_minute
-        )
-        if limit is None:
+        limits = self._rate_limits(bucket)
+        if not limits:
             return None
         now = self.now()
-        window = self._windows.setdefault((key, bucket), deque())
-        while window and window[0] <= now - _WINDOW:
-            window.popleft()
-        if len(window) >= limit:
-            wait = max(1, math.ceil(window[0] + _WINDOW - now))
-            response = drf_error(
-                429,
-                "throttled_error",
-                "throttled",
-                f"Request was throttled. Expected available in {wait} seconds.",
-            )
-            response.headers["Retry-After"] = str(wait)
-            return response
-        window.append(now)
-        return None
+        waits: list[float] = []
+        for duration, limit in limits:
+            window = self._windows.setdefault((key, bucket, duration), deque())
+            while window and window[0] <= now - duration:
+                window.popleft()
+            if len(window) >= limit:
+                waits.append(window[0] + duration - now)
+            else:
+                window.append(now)
+        if not waits:
+            return None
+        wait = max(1, math.ceil(max(waits)))
+        response = drf_error(
+            429,
+            "throttled_error",
+            "throttled",
+            f"Request was throttled. Expected available in {wait} seconds.",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
 
     # ----------------------------------------------------------------- asynchrony
 
@@ -981,15 +1069,23 @@ class FakePostHog:
             f: bool(data.get(f, False))
             for f in ("delete_events", "delete_recordings", "keep_person")
         }
-        deleted = sum(self._delete_person(p, flags) for p in found.values())
+        deleted = 0
+        errors: list[dict[str, str]] = []
+        for person in found.values():
+            if person.uuid in self._undeletable:
+                # The server's per-person deletion failed: nothing happened to this person.
+                errors.append({"person_uuid": person.uuid})
+                continue
+            deleted += self._delete_person(person, flags)
+        handled = len(found) - len(errors)
         return _json_response(
             202,
             {
                 "persons_found": len(found),
                 "persons_deleted": deleted,
-                "events_queued_for_deletion": bool(flags["delete_events"] and found),
-                "recordings_queued_for_deletion": bool(flags["delete_recordings"] and found),
-                "deletion_errors": [],
+                "events_queued_for_deletion": bool(flags["delete_events"] and handled),
+                "recordings_queued_for_deletion": bool(flags["delete_recordings"] and handled),
+                "deletion_errors": errors,
             },
         )
 
