@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
 import time
@@ -21,6 +23,33 @@ PROJECT_ID = 1
 _SCRIPT = Path(sys.executable).with_name("posthog-persons")
 # The installed console script when there is one (it is what users run), else the module.
 CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "posthog_persons.cli"]
+
+
+# Code run in the CLI's process before `main`, through `run_cli(..., prelude=...)`: the real
+# command line, with one thing changed for the test.
+_RUNNER = "import sys\n{prelude}\nfrom posthog_persons.cli import main\nraise SystemExit(main())\n"
+# The facade's retries after 5xx and dropped connections, at its usual count but without the
+# seconds of backoff (the CLI has deliberately no flag for it).
+FAST_RETRIES = (
+    "import functools\n"
+    "import posthog_persons.client\n"
+    "from posthog_persons.retry import RetryPolicy\n"
+    "posthog_persons.client.RetryPolicy = functools.partial(\n"
+    "    RetryPolicy, backoff_base=0.001, backoff_max=0.005\n"
+    ")\n"
+)
+# Prints the process's peak resident memory (Linux: VmHWM) to stderr at exit. Not ru_maxrss,
+# which on Linux keeps the peak of the forked test process across the exec.
+PEAK_MEMORY = (
+    "import atexit\n"
+    "def _peak():\n"
+    "    if not sys.platform.startswith('linux'):\n"
+    "        return\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        line = next(x for x in status if x.startswith('VmHWM:'))\n"
+    "    print('peak memory kB:', line.split()[1], file=sys.stderr)\n"
+    "atexit.register(_peak)\n"
+)
 
 
 @dataclass
@@ -54,10 +83,12 @@ def run_cli(
     cwd: Path,
     stdin: str | bytes | None = None,
     timeout: float = 120,
+    prelude: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     data = stdin.encode() if isinstance(stdin, str) else stdin
+    command = CLI if prelude is None else [sys.executable, "-c", _RUNNER.format(prelude=prelude)]
     completed = subprocess.run(
-        [*CLI, *args],
+        [*command, *args],
         env=env,
         cwd=cwd,
         input=data,
@@ -74,6 +105,51 @@ def run_cli(
         completed.stdout.decode("utf-8", "replace"),
         completed.stderr.decode("utf-8", "replace"),
     )
+
+
+def run_in_terminal(
+    *args: str, env: dict[str, str], cwd: Path, answer: str | None = None, timeout: float = 60
+) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin, stdout and stderr; answer its prompt.
+
+    Returns the exit code and everything it wrote, as the terminal got it (CRLF line ends).
+    """
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [*CLI, *args], env=env, cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
+        start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no exit in {timeout}s; output so far: {output!r}")
+            ready, _, _ = select.select([master], [], [], min(left, 0.2))
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every copy of the terminal's other side is closed
+                data = b""
+            if not data:
+                break
+            output += data
+            if answer is not None and not answered and b"Proceed? [y/N] " in output:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    return code, output.decode("utf-8", "replace")
 
 
 def start_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import signal
 import time
@@ -38,12 +39,13 @@ def _sent_counts(emulator: Emulator) -> Counter[str]:
     return counts
 
 
-def _check_journal(path: Path, batches: int) -> list[dict[str, object]]:
+def _check_journal(path: Path, batches: int, *, stops: int = 1) -> list[dict[str, object]]:
     records = journal_records(path)
     results = [r for r in records if r["type"] == "result"]
     assert sorted(int(r["batch"]) for r in results) == list(range(batches)), "one per batch"
     attempts = Counter(int(r["batch"]) for r in records if r["type"] == "intent")
-    assert sum(1 for n in attempts.values() if n > 1) <= 1, "at most one batch re-sent"
+    # Each stopped run leaves at most one batch whose result is unknown, re-sent once.
+    assert sum(n - 1 for n in attempts.values()) <= stops, "at most one batch re-sent per stop"
     return records
 
 
@@ -143,8 +145,53 @@ def test_sigkill_before_the_server_saw_the_batch_resends_it_once(
     assert "1 re-sent after an interruption" in resumed.stdout
 
 
-def test_sigint_finishes_the_batch_then_resumes(
+@pytest.mark.slow
+def test_sigkill_at_random_instants_then_resume(
     emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    """Killed again and again wherever it happens to be: starting, reading, mid-request,
+    mid-journal write, resuming a re-sent batch. Every person is deleted, none twice."""
+    emulator = emulator_factory(6_000)
+    # 100 batches of at least 10 ms: a run killed within 0.8 s (start-up included) cannot
+    # get through them all, so every kill lands somewhere in the job.
+    emulator.fake.latency = 0.01
+    ids = _ids_file(emulator, tmp_path / "ids.txt")
+    journal = tmp_path / "ids.txt.journal.jsonl"
+    command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "60", "--yes")
+    rng = random.Random(20260)
+    kills = 0
+    in_flight_at_a_kill: set[int] = set()
+    for _ in range(6):
+        process = start_cli(*command, env=emulator.env(), cwd=tmp_path)
+        time.sleep(rng.uniform(0.05, 0.8))
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+        if process.returncode != -signal.SIGKILL:
+            break  # it finished first
+        kills += 1
+        records = journal_records(journal)
+        if records and records[-1]["type"] == "intent":
+            in_flight_at_a_kill.add(int(records[-1]["batch"]))
+
+    emulator.fake.latency = 0.0
+    resumed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert kills >= 3, "the job must actually have been killed a few times"
+    assert emulator.fake.persons == [], "every person of the file is deleted"
+    sent = _sent_counts(emulator)
+    assert set(sent) == set(ids), "no id skipped"
+    twice = {i for i, n in sent.items() if n > 1}
+    may_repeat = {i for b in in_flight_at_a_kill for i in ids[b * 60 : (b + 1) * 60]}
+    assert twice <= may_repeat and max(sent.values()) <= 2
+    _check_journal(journal, 100, stops=kills)
+    assert re.search(r"processed\s+6,000 of 6,000", resumed.stdout)
+    assert re.search(r"persons deleted\s+6,000", resumed.stdout)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_sigint_finishes_the_batch_then_resumes(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path, stop: signal.Signals
 ) -> None:
     emulator = emulator_factory(3_000)
     ids = _ids_file(emulator, tmp_path / "ids.txt")
@@ -153,10 +200,11 @@ def test_sigint_finishes_the_batch_then_resumes(
     emulator.fake.latency = 0.05
     process = start_cli(*command, env=emulator.env(), cwd=tmp_path)
     wait_for(lambda: sum(r["type"] == "result" for r in journal_records(journal)) >= 2)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     stdout, stderr = process.communicate(timeout=30)
 
     assert process.returncode == 130, stderr
+    assert b"Stopping after the current batch" in stderr
     assert b"Re-run the same command to resume" in stdout
     records = journal_records(journal)
     # Consistent: the batch in flight at ^C was finished and recorded, nothing is pending.
@@ -172,6 +220,10 @@ def test_sigint_finishes_the_batch_then_resumes(
     assert _sent_counts(emulator) == Counter(ids), "nothing sent twice, nothing skipped"
     assert re.search(r"persons deleted\s+3,000\n", resumed.stdout)
     _check_journal(journal, 15)
+    # Not a terminal: plain lines, no bar redrawn with control characters, ending on the total.
+    progress = [line for line in resumed.stderr.splitlines() if line.startswith("delete: ")]
+    assert progress and progress[-1].startswith("delete: 3,000/3,000 ids (100%), ")
+    assert "\r" not in resumed.stderr and "\x1b" not in resumed.stderr
 
 
 def test_resume_is_refused_when_flags_or_input_change(emulator: Emulator, tmp_path: Path) -> None:
@@ -270,3 +322,45 @@ def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
     assert waited.returncode == 0, waited.stderr
     assert "120 of 120 persons completed, 0 pending" in waited.stdout
     assert_no_key(result.stdout, status.stdout, waited.stdout, waited.stderr)
+
+
+def test_keep_person_alone_is_refused_before_anything_starts(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    _ids_file(emulator, tmp_path / "ids.txt", 10)
+    for extra in ((), ("--dry-run",)):
+        result = run_cli(
+            "delete", "--distinct-ids-file", "ids.txt", "--keep-person", "--yes", *extra,
+            env=emulator.env(), cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert "--keep-person deletes nothing on its own" in result.stderr
+    assert not (tmp_path / "ids.txt.journal.jsonl").exists(), "no journal asks to be resumed"
+    assert [r for r in emulator.fake.requests if r.operation == "bulk_delete"] == []
+
+
+def test_a_journal_killed_before_its_first_line_was_complete_starts_afresh(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    _ids_file(emulator, tmp_path / "ids.txt", 20)
+    journal = tmp_path / "ids.txt.journal.jsonl"
+    journal.write_bytes(b'{"type":"job","format":"posthog-pers')  # no intent was ever written
+    result = run_cli(
+        "delete", "--distinct-ids-file", "ids.txt", "--yes", env=emulator.env(), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"persons deleted\s+20\n", result.stdout)
+    assert journal_records(journal)[0]["type"] == "job"
+
+
+def test_a_bare_dash_reads_distinct_ids_from_stdin(emulator: Emulator, tmp_path: Path) -> None:
+    ids = "".join(p["distinct_ids"][0] + "\n" for p in emulator.fake.persons[:15])
+    result = run_cli(
+        "delete", "-", "--journal", "job.jsonl", "--yes",
+        env=emulator.env(), cwd=tmp_path, stdin=ids,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Read standard input: 15 lines, 15 unique distinct ids." in result.stderr
+    assert re.search(r"persons deleted\s+15\n", result.stdout)
+    both = run_cli("delete", "-", "--ids-file", "x", env=emulator.env(), cwd=tmp_path)
+    assert both.returncode == 2 and "not allowed with argument -" in both.stderr

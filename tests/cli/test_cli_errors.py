@@ -108,3 +108,33 @@ def test_verbose_logs_never_show_the_key(emulator: Emulator, tmp_path: Path) -> 
     bad = run_cli("-v", "get", "1", env=emulator.env(POSTHOG_PROJECT_ID="999"), cwd=tmp_path)
     assert bad.returncode == 2
     assert_no_key(bad.stdout, bad.stderr)
+
+
+def test_status_of_jobs_with_nothing_to_track_and_of_bad_journals(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    write_lines(tmp_path / "ids.txt", [p["distinct_ids"][0] for p in emulator.fake.persons[:5]])
+    deleted = run_cli(
+        "delete", "--distinct-ids-file", "ids.txt", "--yes", env=emulator.env(), cwd=tmp_path
+    )
+    assert deleted.returncode == 0, deleted.stderr
+    requests = len(emulator.fake.requests)
+    status = run_cli(
+        "status", "--journal", "ids.txt.journal.jsonl", "--wait", env=emulator.env(), cwd=tmp_path
+    )
+    assert status.returncode == 0, status.stderr
+    assert "5 of 5 distinct ids processed, 5 persons deleted; complete." in status.stdout
+    assert "did not ask for event deletion (--delete-events): nothing to track" in status.stdout
+    assert len(emulator.fake.requests) == requests
+
+    missing = run_cli("status", "--journal", "nope.jsonl", env=emulator.env(), cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "journal not found: nope.jsonl" in _one_line_error(missing.stderr)
+    write_lines(tmp_path / "ids.txt", ["not json"])
+    damaged = run_cli("status", "--journal", "ids.txt", env=emulator.env(), cwd=tmp_path)
+    assert damaged.returncode == 2
+    assert "line 1 is not JSON" in _one_line_error(damaged.stderr)
+    bad_timeout = run_cli(
+        "status", "--journal", "ids.txt", "--timeout", "soon", env=emulator.env(), cwd=tmp_path
+    )
+    assert bad_timeout.returncode == 2 and "not a duration: 'soon'" in bad_timeout.stderr

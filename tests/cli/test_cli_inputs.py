@@ -126,3 +126,44 @@ def test_missing_input_file(emulator: Emulator, tmp_path: Path) -> None:
     result = run_cli("delete", "--ids-file", "nope.txt", "--yes", env=emulator.env(), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "posthog-persons: error: input file not found: nope.txt"
+
+
+def test_csv_with_bom_crlf_and_quoted_fields(emulator: Emulator, tmp_path: Path) -> None:
+    tricky = emulator.fake.add_person(["o'brien, anne", "anne@example.test"])
+    plain = emulator.fake.persons[-1]
+    assert plain["uuid"] != tricky["uuid"]
+    rows = [
+        '"email","Distinct ID","note"',
+        '"anne@example.test","o\'brien, anne","said ""delete me"", twice"',
+        f'x@y,"{plain["distinct_ids"][0]}",',
+        f"x@y,{plain['distinct_ids'][0]},duplicate",
+        "# a comment",
+        "",
+        'x@y,"",empty',
+    ]
+    data = b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n"
+    (tmp_path / "export.csv").write_bytes(data)
+
+    result = run_cli(
+        "delete", "--distinct-ids-file", "export.csv", "--column", "distinct id", "--yes",
+        env=emulator.env(), cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "2 unique distinct ids (1 blank, 1 comment, 1 duplicate lines skipped)" in result.stderr
+    assert "empty cell: 1" in result.stderr
+    sent = [i for r in emulator.bulk_deletes() for i in r.body["distinct_ids"]]
+    assert sent == ["o'brien, anne", plain["distinct_ids"][0]]
+    assert emulator.fake.get_person(tricky["uuid"]) is None
+
+
+def test_bom_and_crlf_in_a_plain_list(emulator: Emulator, tmp_path: Path) -> None:
+    uuids = [p["uuid"] for p in emulator.fake.persons[:3]]
+    (tmp_path / "u.txt").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(u.encode() for u in uuids))
+
+    result = run_cli("delete", "--ids-file", "u.txt", "--dry-run", env=emulator.env(), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Read u.txt: 3 lines, 3 unique person UUIDs." in result.stderr
+    assert "Rejected" not in result.stderr
+    assert re.search(r"persons to delete\s+3\n", result.stdout)

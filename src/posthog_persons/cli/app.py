@@ -29,7 +29,7 @@ key, host and project:
 examples:
   export {KEY_ENV}=phx_...  POSTHOG_PROJECT_ID=12345
   {PROG} delete --distinct-ids-file gdpr.txt --delete-events --dry-run
-  {PROG} delete --distinct-ids-file gdpr.txt --delete-events   # asks, then runs; ^C is safe
+  {PROG} delete --distinct-ids-file gdpr.txt --delete-events   # asks, runs; ^C is safe
   {PROG} delete --distinct-ids-file gdpr.txt --delete-events   # the same again: resumes
   {PROG} status --journal gdpr.txt.journal.jsonl --wait --timeout 8d
   {PROG} export --property plan=pro --format csv -o pro-users.csv
@@ -39,15 +39,16 @@ exit codes:
   0    done
   1    finished, but not everything asked for happened (see the message / the journal)
   2    bad input, flags, key, scope or project: nothing was changed by this run
-  130  interrupted (Ctrl-C, SIGTERM); a delete job resumes when run again
+  130  interrupted (Ctrl-C, SIGTERM), or a delete job stopped by server or network errors
+       that outlasted the retries: run the same command again to resume
 """
 
 _DELETE_EPILOG = f"""\
 input:
   One id per line; blank lines and lines starting with # are ignored; with --column NAME, a
   CSV file with a header line. Every line is validated and duplicates are dropped before
-  anything is deleted; rejected lines are counted and the first few shown. Use - to read
-  standard input (then --journal is required).
+  anything is deleted; rejected lines are counted and the first few shown. Use - (or
+  --distinct-ids-file -) to read standard input; --journal PATH is then required.
 
 journal and resume:
   The job is recorded in a journal (default: INPUT.journal.jsonl): each batch of up to
@@ -63,10 +64,11 @@ examples:
   {PROG} delete --distinct-ids-file gdpr.txt --dry-run
   {PROG} delete --distinct-ids-file gdpr.txt --delete-events --yes
   {PROG} delete --ids-file export.csv --column person_uuid --journal erasure-42.jsonl
-  cut -f1 users.tsv | {PROG} delete --distinct-ids-file - --journal job.jsonl --yes
+  cut -f1 users.tsv | {PROG} delete - --journal job.jsonl --yes
 
-exit codes: 0 all done; 1 some persons could not be deleted (UUIDs in the journal);
-  2 bad input, flags or configuration (nothing deleted by this run); 130 interrupted, resumable.
+exit codes: 0 all done; 1 finished, but some persons could not be deleted (UUIDs in the
+  journal); 2 bad input, flags, key or scope: fix it, then run again; 130 interrupted, or
+  stopped by server or network errors after the retries: run again to resume.
 """
 
 _STATUS_EPILOG = f"""\
@@ -156,6 +158,13 @@ def _id_inputs(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--ids-file", metavar="FILE", help="file of person UUIDs, one per line (- for stdin)"
     )
+    source.add_argument(
+        "stdin",
+        nargs="?",
+        choices=("-",),
+        metavar="-",
+        help="distinct ids from standard input (the same as --distinct-ids-file -)",
+    )
     parser.add_argument(
         "--column", metavar="NAME", help="read FILE as CSV and take the ids from this column"
     )
@@ -179,11 +188,23 @@ def _positive(text: str) -> float:
     return value
 
 
+def _usage(name: str, *lines: str) -> str:
+    # Written out: argparse cannot show a group that mixes options and the `-` positional
+    # as one `( | | )` choice, and lists them as three independent optional arguments.
+    indent = " " * len(f"usage: {PROG} {name} ")
+    rest = "".join(f"\n{indent}{line}" for line in lines)
+    return (
+        f"%(prog)s [-h] [--host URL] [--project-id ID | --environment-id ID]\n"
+        f"{indent}[--api-key-file PATH] [-v]\n"
+        f"{indent}(--distinct-ids-file FILE | --ids-file FILE | -){rest}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Read, export and erase PostHog persons in bulk: resumable GDPR erasure "
+        description="Read, export and erase PostHog persons in bulk: resumable GDPR erasure\n"
         "jobs, exports, lookups, and the status of queued event deletions.",
         epilog=_MAIN_EPILOG,
         formatter_class=formatter,
@@ -192,12 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def command(name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, summary: str, epilog: str, usage: str | None = None
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(
             name,
             help=summary,
             description=summary,
             epilog=epilog,
+            usage=usage,
             formatter_class=formatter,
             allow_abbrev=False,
         )
@@ -205,7 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     sub = command(
-        "delete", "Delete persons listed in a file, as a resumable, journaled job.", _DELETE_EPILOG
+        "delete",
+        "Delete persons listed in a file, as a resumable, journaled job.",
+        _DELETE_EPILOG,
+        _usage(
+            "delete",
+            "[--column NAME] [--delete-events] [--delete-recordings]",
+            "[--keep-person] [--journal PATH] [--batch-size N]",
+            "[--dry-run] [-y]",
+        ),
     )
     _id_inputs(sub)
     sub.add_argument(
@@ -280,7 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--distinct-id", metavar="DISTINCT_ID", help="find by distinct id")
     sub.set_defaults(handler=lookup.run_get)
 
-    sub = command("lookup", "Resolve a file of ids to persons.", _LOOKUP_EPILOG)
+    sub = command(
+        "lookup",
+        "Resolve a file of ids to persons.",
+        _LOOKUP_EPILOG,
+        _usage("lookup", "[--column NAME] [--format {jsonl,csv}] [-o FILE]"),
+    )
     _id_inputs(sub)
     _output_options(sub)
     sub.set_defaults(handler=lookup.run_lookup)

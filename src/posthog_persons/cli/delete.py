@@ -22,7 +22,7 @@ from .config import Target, client_from_args, target_of
 from .confirm import confirm
 from .exits import CLIError, Exit
 from .failures import describe
-from .inputs import IdFile, IdKind, load_ids
+from .inputs import IdFile, IdKind, input_of, load_ids
 from .interrupts import GracefulStop
 from .journal import (
     BATCH_MAX,
@@ -54,12 +54,6 @@ def _tool() -> str:
         return "posthog-persons"
 
 
-def input_of(args: argparse.Namespace) -> tuple[IdKind, str]:
-    if args.distinct_ids_file is not None:
-        return IdKind.DISTINCT_ID, args.distinct_ids_file
-    return IdKind.UUID, args.ids_file
-
-
 def lookup(client: PersonsClient, kind: IdKind, ids: Sequence[str]) -> dict[str, Person]:
     if kind is IdKind.DISTINCT_ID:
         return client.get_persons_by_distinct_ids(ids)
@@ -82,6 +76,13 @@ def run(args: argparse.Namespace) -> Exit:
     kind, path = input_of(args)
     if not 1 <= args.batch_size <= BATCH_MAX:
         raise CLIError(f"--batch-size must be between 1 and {BATCH_MAX}")
+    if args.keep_person and not (args.delete_events or args.delete_recordings):
+        # Checked here, not by the first request: a job that can never succeed must not
+        # leave a journal behind that asks to be resumed.
+        raise CLIError(
+            "--keep-person deletes nothing on its own: add --delete-events and/or "
+            "--delete-recordings, or drop --keep-person to delete the persons"
+        )
     if path == "-" and args.journal is None and not args.dry_run:
         raise CLIError("reading ids from standard input needs --journal PATH to record the job")
     with client_from_args(args) as client:
@@ -138,14 +139,18 @@ def _run(args: argparse.Namespace, client: PersonsClient, kind: IdKind, path: st
             job.run()
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
+        except JobStopped as stopped:
+            print(f"posthog-persons: error: {stopped}", file=sys.stderr)
+    # Not complete (interrupted, or stopped by the server or the network): exit 130, resumable.
     return report(load(journal_path), journal_path, target)
 
 
 def _existing(path: Path, spec: JobSpec) -> JournalState | None:
     if not path.exists():
         return None
-    if path.stat().st_size == 0:
-        # Killed between creating the file and writing its first line: nothing happened.
+    if _no_complete_line(path):
+        # Killed between creating the file and finishing its first line (the job line): no
+        # intent was ever recorded, so nothing was sent. Start afresh.
         path.unlink()
         return None
     state = load(path)
@@ -158,6 +163,14 @@ def _existing(path: Path, spec: JobSpec) -> JournalState | None:
             Exit.USAGE,
         )
     return state
+
+
+def _no_complete_line(path: Path) -> bool:
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 16):
+            if b"\n" in chunk:
+                return False
+    return True
 
 
 def _summary(spec: JobSpec, target: Target, state: JournalState | None) -> list[str]:
@@ -179,6 +192,10 @@ def _summary(spec: JobSpec, target: Target, state: JournalState | None) -> list[
             "is checked and re-sent."
         )
     return lines
+
+
+class JobStopped(Exception):
+    """The job stopped before the end for a reason a re-run can get past (5xx, network, 429)."""
 
 
 class DeleteJob:
@@ -238,6 +255,10 @@ class DeleteJob:
             self.progress.close()
             message, code = describe(error)
             self.writer.append({"type": "failure", "error": message})
+            if code is not Exit.USAGE:
+                # Retries exhausted on a server error, the network or rate limits: the job is
+                # not finished, and the journal resumes it once the server is back.
+                raise JobStopped(message) from error
             raise CLIError(
                 f"{message}. {self.done:,} of {self.spec.total:,} ids are done; the journal "
                 f"{self.writer.path} has the rest: re-run the same command to resume",

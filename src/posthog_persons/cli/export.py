@@ -41,11 +41,15 @@ def run(args: argparse.Namespace) -> Exit:
                 count += 1
                 progress.update(count)
         except PostHogError as error:
-            progress.close()
             message, code = describe(error, where=f"after {count:,} persons")
-            raise CLIError(message + "; nothing was written", code) from error
+            if args.output in (None, "-"):
+                outcome = f"; the {count:,} persons written to standard output are incomplete"
+            else:
+                outcome = f"; {args.output} was not written"
+            raise CLIError(message + outcome, code) from error
         finally:
             progress.close()
     where = f" to {args.output}" if args.output not in (None, "-") else ""
-    print(f"Exported {count:,} persons{where} ({fmt}).", file=sys.stderr)
+    noun = "person" if count == 1 else "persons"
+    print(f"Exported {count:,} {noun}{where} ({fmt}).", file=sys.stderr)
     return Exit.OK

@@ -12,7 +12,7 @@ from posthog_persons.errors import NotFoundError, PostHogError
 from .config import client_from_args
 from .exits import CLIError, Exit
 from .failures import describe
-from .inputs import IdKind, load_ids
+from .inputs import IdKind, input_of, load_ids
 from .progress import Progress
 from .records import format_for, output_stream, person_record, writer_for
 
@@ -51,8 +51,7 @@ def run_get(args: argparse.Namespace) -> Exit:
 
 
 def run_lookup(args: argparse.Namespace) -> Exit:
-    kind = IdKind.DISTINCT_ID if args.distinct_ids_file is not None else IdKind.UUID
-    path = args.distinct_ids_file if kind is IdKind.DISTINCT_ID else args.ids_file
+    kind, path = input_of(args)
     id_file = load_ids(path, kind=kind, column=args.column)
     for line in id_file.describe():
         print(line, file=sys.stderr)

@@ -86,10 +86,15 @@ class Progress:
         self._done = start
         self._last_draw = float("-inf")
         self._drawn = False
+        self._drawn_done = -1
 
     def update(self, done: int, *, force: bool = False) -> None:
+        """Record `done`; redraw when the interval has passed, or when forced (the final
+        count), unless that very count is already what the last draw showed."""
         self._done = done
         now = self._clock()
+        if force and self._drawn and self._drawn_done == done:
+            return
         if force or now - self._last_draw >= self._interval:
             self._last_draw = now
             self._draw(now)
@@ -128,6 +133,7 @@ class Progress:
             self._stream.write(text + "\n")
         self._stream.flush()
         self._drawn = True
+        self._drawn_done = self._done
 
     def close(self) -> None:
         if self._tty and self._drawn:
