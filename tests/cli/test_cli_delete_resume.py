@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import random
 import re
 import signal
@@ -345,6 +346,14 @@ def test_a_journal_killed_before_its_first_line_was_complete_starts_afresh(
     _ids_file(emulator, tmp_path / "ids.txt", 20)
     journal = tmp_path / "ids.txt.journal.jsonl"
     journal.write_bytes(b'{"type":"job","format":"posthog-pers')  # no intent was ever written
+    command = ("delete", "--distinct-ids-file", "ids.txt", "--yes")
+    with journal.open("rb") as held:
+        # As a run that is creating the journal right now holds it: neither removed nor used.
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        busy = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    assert busy.returncode == 2
+    assert "in use by another posthog-persons process" in busy.stderr
+    assert journal.read_bytes() == b'{"type":"job","format":"posthog-pers'
     result = run_cli(
         "delete", "--distinct-ids-file", "ids.txt", "--yes", env=emulator.env(), cwd=tmp_path
     )

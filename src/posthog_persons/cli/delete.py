@@ -32,6 +32,7 @@ from .journal import (
     JournalState,
     JournalWriter,
     default_path,
+    discard_if_unstarted,
     load,
 )
 from .progress import Progress, paced_seconds
@@ -148,10 +149,7 @@ def _run(args: argparse.Namespace, client: PersonsClient, kind: IdKind, path: st
 def _existing(path: Path, spec: JobSpec) -> JournalState | None:
     if not path.exists():
         return None
-    if _no_complete_line(path):
-        # Killed between creating the file and finishing its first line (the job line): no
-        # intent was ever recorded, so nothing was sent. Start afresh.
-        path.unlink()
+    if discard_if_unstarted(path):
         return None
     state = load(path)
     differences = state.spec.differences(spec)
@@ -163,14 +161,6 @@ def _existing(path: Path, spec: JobSpec) -> JournalState | None:
             Exit.USAGE,
         )
     return state
-
-
-def _no_complete_line(path: Path) -> bool:
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 16):
-            if b"\n" in chunk:
-                return False
-    return True
 
 
 def _summary(spec: JobSpec, target: Target, state: JournalState | None) -> list[str]:

@@ -373,6 +373,28 @@ class JournalWriter:
         self.close()
 
 
+def discard_if_unstarted(path: Path) -> bool:
+    """Remove a journal whose first line (the job line) was never completed; say if it was.
+
+    Such a file is what a kill between creating the journal and writing its first line
+    leaves: no intent was recorded, so nothing was sent, and the job starts afresh. A run that
+    is creating it right now holds its lock: then it is left alone and this run is refused.
+    """
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 16):
+            if b"\n" in chunk:
+                return False
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise JournalError(
+                    path, "in use by another posthog-persons process; wait for it to end"
+                ) from None
+        path.unlink()
+    return True
+
+
 def _fsync_dir(directory: Path) -> None:
     # The new file's directory entry must survive a crash too, or the journal may vanish.
     with contextlib.suppress(OSError):
