@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from cli_support import (
     FAST_RETRIES,
     Emulator,
@@ -19,8 +18,6 @@ from cli_support import (
     wait_for,
     write_lines,
 )
-
-from posthog_persons.testing import FakePostHog
 
 
 def _sent_counts(emulator: Emulator) -> Counter[str]:
@@ -74,10 +71,6 @@ def test_server_failing_after_the_retries_stops_the_job_resumably(
     assert_no_key(stopped.stdout, stopped.stderr, resumed.stdout, journal.read_bytes())
 
 
-@pytest.mark.skipif(
-    not hasattr(FakePostHog, "make_undeletable"),
-    reason="needs the emulator's make_undeletable knob (bulk_delete reporting deletion_errors)",
-)
 def test_persons_the_server_cannot_delete_exit_1_and_are_in_the_journal(
     emulator: Emulator, tmp_path: Path
 ) -> None:
