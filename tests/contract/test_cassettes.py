@@ -13,7 +13,7 @@ import pytest
 import yaml
 from cassette_support import CASSETTES
 
-from posthog_persons.testing._contract import ContractValidator
+from posthog_persons.testing._contract import ContractRequest, ContractValidator
 
 SCHEMA = Path(__file__).resolve().parents[2] / "openapi" / "posthog-persons.json"
 CASSETTE_FILES = sorted(CASSETTES.rglob("*.yaml"))
@@ -63,20 +63,14 @@ def test_cassette_conforms_to_the_committed_schema(cassette: Path) -> None:
         headers["Authorization"] = "Bearer phx_REDACTED"
         body = _body(request.get("body"))
         content_type = headers.get("content-type", headers.get("Content-Type", "application/json"))
-        problem = validator.request_problem(
-            request["method"], url.path, query, headers, body, content_type
-        )
+        sent = ContractRequest(request["method"], url.path, query, headers, body, content_type)
+        problem = validator.request_problem(sent)
         assert problem is None, f"{request['method']} {url.path}: {problem}"
         response_headers = {k: v[0] for k, v in response.get("headers", {}).items()}
         if "content-type" in response_headers:
             response_headers["Content-Type"] = response_headers["content-type"]
         validator.check_response(
-            request["method"],
-            url.path,
-            query,
-            headers,
-            body,
-            content_type,
+            sent,
             response["status"]["code"],
             response_headers,
             _body(response.get("body")),
@@ -101,12 +95,7 @@ def test_a_contract_change_turns_the_affected_cassette_red(tmp_path: Path) -> No
     headers = {"Authorization": "Bearer phx_REDACTED"}
     with pytest.raises(EmulatorContractError, match="cohort_ids"):
         ContractValidator(changed).check_response(
-            "GET",
-            path,
-            {},
-            headers,
-            b"",
-            "application/json",
+            ContractRequest("GET", path, {}, headers, b"", "application/json"),
             200,
             {"Content-Type": "application/json"},
             _body(last["response"]["body"]),

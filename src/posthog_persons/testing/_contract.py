@@ -8,6 +8,7 @@ import json
 import re
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,18 @@ class EmulatorContractError(AssertionError):
     An AssertionError so that a test exercising the emulator fails loudly instead of a client
     silently adapting to a response the real server (as described by the schema) never sends.
     """
+
+
+@dataclass(frozen=True)
+class ContractRequest:
+    """One request as the contract sees it (query values are lists: keys may repeat)."""
+
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes
+    content_type: str
 
 
 def find_schema() -> Path | None:
@@ -104,42 +117,27 @@ class ContractValidator:
         # openapi-core keeps per-call caches that are not documented as thread-safe.
         self._lock = threading.Lock()
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, list[str]],
-        headers: Mapping[str, str],
-        body: bytes,
-        content_type: str,
-    ) -> MockRequest:
+    def _request(self, exchange: ContractRequest) -> MockRequest:
+        query, path = exchange.query, exchange.path
         args = [(key, value) for key, values in query.items() for value in values]
         # The server's router makes the trailing slash optional; the schema only has it.
         if not path.endswith("/"):
             path += "/"
         request = MockRequest(
             "http://testserver",
-            method,
+            exchange.method.lower(),
             path,
-            headers=dict(headers),
-            data=body,
-            content_type=content_type,
+            headers=dict(exchange.headers),
+            data=exchange.body,
+            content_type=exchange.content_type,
         )
         # MockRequest flattens its args to one value a key; rebuild it as a true multi-dict.
         request.parameters.query = ImmutableMultiDict(args)
         return request
 
-    def request_problem(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, list[str]],
-        headers: Mapping[str, str],
-        body: bytes,
-        content_type: str,
-    ) -> tuple[str, str | None] | None:
+    def request_problem(self, exchange: ContractRequest) -> tuple[str, str | None] | None:
         """Why the request breaks the contract (and which field), or None when it conforms."""
-        request = self._request(method, path, query, headers, body, content_type)
+        request = self._request(exchange)
         with self._lock:
             for error in self._openapi.iter_request_errors(request):
                 return _describe(error), _field_of(error)
@@ -147,17 +145,12 @@ class ContractValidator:
 
     def check_response(
         self,
-        method: str,
-        path: str,
-        query: Mapping[str, list[str]],
-        headers: Mapping[str, str],
-        body: bytes,
-        content_type: str,
+        exchange: ContractRequest,
         status: int,
         response_headers: Mapping[str, str],
         response_body: bytes,
     ) -> None:
-        request = self._request(method, path, query, headers, body, content_type)
+        request = self._request(exchange)
         response = MockResponse(
             response_body,
             status_code=status,
@@ -168,6 +161,6 @@ class ContractValidator:
             errors = list(self._openapi.iter_response_errors(request, response))
         if errors:
             raise EmulatorContractError(
-                f"{method.upper()} {path} -> {status} breaks {self.path.name}: "
+                f"{exchange.method.upper()} {exchange.path} -> {status} breaks {self.path.name}: "
                 f"{_describe(errors[0])}; body={response_body[:300]!r}"
             )

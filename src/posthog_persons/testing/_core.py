@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import attrs
 
-from ._contract import ContractValidator, EmulatorContractError, find_schema
+from ._contract import ContractRequest, ContractValidator, EmulatorContractError, find_schema
 from ._data import StoredPerson, format_datetime, generate_persons, random_uuid
 
 if TYPE_CHECKING:
@@ -721,7 +721,7 @@ class FakePostHog:
             ), action
         if self._validator is not None:
             problem = self._validator.request_problem(
-                method.lower(), path, query, headers, body, content_type
+                ContractRequest(method, path, query, headers, body, content_type)
             )
             if problem is not None:
                 message, attr = problem
@@ -767,13 +767,9 @@ class FakePostHog:
         # CSV exports cannot be checked against a JSON schema.
         if response.body and not content_type.startswith("application/json"):
             return
+        request_type = headers.get("content-type", "application/json")
         self._validator.check_response(
-            method.lower(),
-            path,
-            query,
-            headers,
-            body,
-            headers.get("content-type", "application/json"),
+            ContractRequest(method, path, query, headers, body, request_type),
             response.status,
             response.headers,
             response.body,
