@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 
 from posthog_persons import PersonsClient
+from posthog_persons.pacing import DEFAULT_RATE_LIMITS, paced_seconds
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -150,14 +151,9 @@ def bench_iterate(persons: int) -> dict[str, float]:
     }
 
 
-def pacing_floor(requests: int, per_minute: int = 480, per_hour: int = 4800) -> float:
-    """Seconds the delete budgets alone need for `requests` calls (sliding windows)."""
-    if requests <= per_minute:
-        return 0.0
-    # After the first burst, each further minute admits per_minute more, each hour per_hour.
-    minutes = math.ceil(requests / per_minute) - 1
-    hours = math.ceil(requests / per_hour) - 1
-    return max(minutes * 60.0, hours * 3600.0)
+def pacing_floor(requests: int) -> float:
+    """Seconds the client's delete budgets alone need for `requests` calls."""
+    return paced_seconds(requests, DEFAULT_RATE_LIMITS.deletes, [], 0.0)
 
 
 def bench_bulk_delete(ids: int, latency: float) -> dict[str, float]:

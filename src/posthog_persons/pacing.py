@@ -18,17 +18,26 @@ holding it. `rate_limits=None` on the client switches pacing off (e.g. for a pri
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Literal
 
 import attrs
 
 from ._sansio import Sleep
 
-__all__ = ["DEFAULT_RATE_LIMITS", "Budget", "Pacer", "RateLimits", "RequestKind", "request_kind"]
+__all__ = [
+    "DEFAULT_RATE_LIMITS",
+    "Budget",
+    "Pacer",
+    "RateLimits",
+    "RequestKind",
+    "paced_seconds",
+    "request_kind",
+]
 
 logger = logging.getLogger("posthog_persons")
 
@@ -80,6 +89,32 @@ class RateLimits:
 
 
 DEFAULT_RATE_LIMITS = RateLimits()
+
+
+def paced_seconds(
+    requests: int, budgets: Iterable[Budget], recent: Sequence[float], now: float
+) -> float:
+    """A lower bound on the time `requests` more requests need under the pacer's budgets.
+
+    A sliding window lets `limit` requests through per `seconds`: n requests need
+    ceil(n / limit) - 1 whole windows after the first, longest window first. `recent` are the
+    send times already spent inside the windows (from the journal, so that a restarted job
+    knows the server still counts its last hour).
+    """
+    if requests <= 0:
+        return 0.0
+    seconds = 0.0
+    left = requests
+    spent = sorted(t for t in recent if t <= now)
+    for budget in sorted(budgets, key=lambda b: b.seconds, reverse=True):
+        inside = [t for t in spent if now - t < budget.seconds]
+        windows = max(0, math.ceil((left + len(inside)) / budget.limit) - 1)
+        if windows:
+            seconds += windows * budget.seconds - (now - inside[0] if inside else 0.0)
+            left = left + len(inside) - windows * budget.limit
+            # Past a full wait the shorter windows start empty.
+            spent = []
+    return max(0.0, seconds)
 
 
 class _Window:

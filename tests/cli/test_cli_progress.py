@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from posthog_persons.cli.progress import Progress, format_duration, paced_seconds
-from posthog_persons.pacing import DEFAULT_RATE_LIMITS
+from posthog_persons.cli.progress import Progress, format_duration
+from posthog_persons.pacing import DEFAULT_RATE_LIMITS, paced_seconds
 
 DELETES = DEFAULT_RATE_LIMITS.deletes  # 480/minute, 4800/hour
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from posthog_persons.errors import PostHogError
-from posthog_persons.pacing import DEFAULT_RATE_LIMITS
+from posthog_persons.pacing import DEFAULT_RATE_LIMITS, paced_seconds
 
 from .config import Target, client_from_args, target_of
 from .confirm import confirm
@@ -35,7 +35,7 @@ from .journal import (
     discard_if_unstarted,
     load,
 )
-from .progress import Progress, paced_seconds
+from .progress import Progress
 
 if TYPE_CHECKING:
     from posthog_persons import PersonsClient

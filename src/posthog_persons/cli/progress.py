@@ -2,43 +2,15 @@
 
 The ETA of a delete job is not "remaining / recent rate": the first few hundred batches go at
 full speed inside the server's burst allowance and the rest at the hourly budget's pace, so the
-ETA is the larger of the time the requests take and the time the rate budgets impose.
+ETA is the larger of the time the requests take and the time the rate budgets impose
+(`posthog_persons.pacing.paced_seconds`).
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from typing import TextIO
-
-from posthog_persons.pacing import Budget
-
-
-def paced_seconds(
-    requests: int, budgets: Iterable[Budget], recent: Sequence[float], now: float
-) -> float:
-    """A lower bound on the time `requests` more requests need under the pacer's budgets.
-
-    A sliding window lets `limit` requests through per `seconds`: n requests need
-    ceil(n / limit) - 1 whole windows after the first, longest window first. `recent` are the
-    send times already spent inside the windows (from the journal, so that a restarted job
-    knows the server still counts its last hour).
-    """
-    if requests <= 0:
-        return 0.0
-    seconds = 0.0
-    left = requests
-    spent = sorted(t for t in recent if t <= now)
-    for budget in sorted(budgets, key=lambda b: b.seconds, reverse=True):
-        inside = [t for t in spent if now - t < budget.seconds]
-        windows = max(0, math.ceil((left + len(inside)) / budget.limit) - 1)
-        if windows:
-            seconds += windows * budget.seconds - (now - inside[0] if inside else 0.0)
-            left = left + len(inside) - windows * budget.limit
-            # Past a full wait the shorter windows start empty.
-            spent = []
-    return max(0.0, seconds)
 
 
 def format_duration(seconds: float) -> str:
