@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from ._core import DEFAULT_API_KEY, FakePostHog
+from ._fake import DEFAULT_API_KEY, FakePostHog
 
 
 def _parser() -> argparse.ArgumentParser:
