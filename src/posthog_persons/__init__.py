@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._validation import validate_distinct_id, validate_uuid
 from .errors import (
     APIConnectionError,
     APIError,
@@ -32,7 +33,6 @@ from .errors import (
     RateLimitError,
     ServerError,
 )
-from ._validation import validate_distinct_id, validate_uuid
 from .models import (
     BulkDeleteBatch,
     BulkDeleteBatchResult,
