@@ -6,11 +6,14 @@
     python scripts/regenerate.py --source FILE --check # fail if openapi/ or generated/ drifted
     python scripts/regenerate.py --report OLD NEW      # Markdown change report of two schemas
 
-Steps: pull -> filter (persons paths of both scopes, and the components they use; written to
-openapi/upstream-persons.json) -> correct (openapi/overlay.yaml) -> prune -> validate -> write
-openapi/posthog-persons.json -> generate generated/posthog_persons_api. Nothing in the tree
-changes unless every step succeeds.
-Exit codes: 0 done, 1 drift found by --check, 2 error.
+Steps: pull -> filter (the persons operations of both scopes and the components they use,
+written to openapi/upstream-persons.json) -> select the client's operations (projects scope,
+no legacy actor endpoints, no hidden deletions) -> correct (openapi/overlay.yaml, refusing
+stale and redundant actions) -> prune -> validate -> write openapi/posthog-persons.json ->
+generate generated/posthog_persons_api (custom templates: openapi/templates/) -> check that
+every operation and every function the facade pins (src/posthog_persons/_operations.py) is
+there. Nothing in the tree changes unless every step succeeds.
+Exit codes: 0 done, 1 drift found by --check, 2 error or refusal.
 """
 
 from __future__ import annotations
@@ -28,7 +31,16 @@ from typing import Any
 
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
-from persons_codegen import PipelineError, filtering, generate, overlay, report, source
+from persons_codegen import (
+    PipelineError,
+    PipelineRefusal,
+    facade,
+    filtering,
+    generate,
+    overlay,
+    report,
+    source,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,16 +62,16 @@ def upstream_persons(upstream: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_schema(upstream: dict[str, Any], overlay_file: Path) -> dict[str, Any]:
-    # Pruned before correcting, so that a schema the overlay adds never merges into an
-    # unrelated upstream schema of the same name (upstream has its own ErrorResponse and
-    # MinimalPerson), and the committed snapshot regenerates exactly what the full schema does.
-    persons = upstream_persons(upstream)
+    # Pruned before correcting, so that the overlay only ever meets the components the client
+    # uses (and the committed snapshot regenerates exactly what the full schema does).
+    persons = filtering.prune_components(filtering.client_operations(upstream_persons(upstream)))
     corrected, outcomes = overlay.apply_overlay(persons, overlay.load_overlay(overlay_file))
-    stale = overlay.stale_report(outcomes)
-    if stale:
-        raise PipelineError(
-            f"{overlay_file.name} has stale actions (upstream changed; update or delete them):\n"
-            + stale
+    refused = overlay.refusal_lines(outcomes)
+    if refused:
+        raise PipelineRefusal(
+            f"{overlay_file.name} has stale or redundant actions (upstream changed: update or "
+            "delete them)",
+            refused,
         )
     schema = filtering.prune_components(corrected)
     try:
@@ -85,7 +97,15 @@ def build_tree(
     schema_file.write_text(serialise(schema), encoding="utf-8")
     package = into / config["package_dir"]
     package.parent.mkdir(parents=True, exist_ok=True)
-    generate.generate_package(schema_file, root / config["generator_config"], package)
+    generate.generate_package(
+        schema_file, root / config["generator_config"], root / config["templates"], package
+    )
+    vanished = facade.missing_pins(package, facade.load_pins(root / config["facade_operations"]))
+    if vanished:
+        raise PipelineRefusal(
+            f"the fresh client lacks what the facade uses ({config['facade_operations']})",
+            vanished,
+        )
 
 
 def _tree_files(base: Path) -> dict[str, Path]:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from persons_codegen import PipelineError, filtering, generate
-from pipeline_support import SNAPSHOT_2023, SNAPSHOT_2025, run_pipeline, tree_snapshot
+from persons_codegen import PipelineError, PipelineRefusal, facade, filtering, generate
+from pipeline_support import (
+    ROOT,
+    SNAPSHOT_2023,
+    SNAPSHOT_2025,
+    SNAPSHOT_2026,
+    run_pipeline,
+    tree_snapshot,
+)
 
 
 def test_check_passes_on_the_committed_tree(repo_copy: Path) -> None:
-    done = run_pipeline("--source", str(SNAPSHOT_2025), "--check", root=repo_copy)
+    done = run_pipeline("--source", str(SNAPSHOT_2026), "--check", root=repo_copy)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "match" in done.stdout
 
@@ -19,7 +27,7 @@ def test_check_passes_on_the_committed_tree(repo_copy: Path) -> None:
 def test_check_fails_after_a_hand_edit_of_a_generated_file(repo_copy: Path) -> None:
     edited = repo_copy / "generated/posthog_persons_api/api/persons/persons_list.py"
     edited.write_text(edited.read_text() + "\n# a hand edit\n")
-    done = run_pipeline("--source", str(SNAPSHOT_2025), "--check", root=repo_copy)
+    done = run_pipeline("--source", str(SNAPSHOT_2026), "--check", root=repo_copy)
     assert done.returncode == 1
     assert "api/persons/persons_list.py: differs" in done.stdout
     assert "# a hand edit" in done.stdout
@@ -27,8 +35,8 @@ def test_check_fails_after_a_hand_edit_of_a_generated_file(repo_copy: Path) -> N
 
 def test_check_fails_when_the_overlay_changed_but_was_not_regenerated(repo_copy: Path) -> None:
     overlay = repo_copy / "openapi/overlay.yaml"
-    overlay.write_text(overlay.read_text().replace("maxItems: 1000", "maxItems: 999"))
-    done = run_pipeline("--source", str(SNAPSHOT_2025), "--check", root=repo_copy)
+    overlay.write_text(overlay.read_text().replace('Always "person" here.', "Always a person."))
+    done = run_pipeline("--source", str(SNAPSHOT_2026), "--check", root=repo_copy)
     assert done.returncode == 1
     assert "openapi/posthog-persons.json: differs" in done.stdout
 
@@ -75,13 +83,14 @@ def test_network_failure_is_one_line_and_changes_nothing(repo_copy: Path) -> Non
 
 
 def test_stale_overlay_action_fails_the_run_and_changes_nothing(repo_copy: Path) -> None:
-    # A schema that already contains every correction: each action is now useless.
+    # A schema that already contains every correction: each action is now stale or redundant.
     fixed = repo_copy / "openapi" / "posthog-persons.json"
     before = tree_snapshot(repo_copy)
     done = run_pipeline("--source", str(fixed), root=repo_copy)
     assert done.returncode == 2
-    assert "stale actions" in done.stderr
-    assert "its target matches nothing" in done.stderr
+    assert "stale or redundant actions" in done.stderr
+    assert "stale: its target matches nothing" in done.stderr
+    assert "redundant: upstream already defines" in done.stderr
     assert tree_snapshot(repo_copy) == before
 
 
@@ -92,28 +101,80 @@ def test_regeneration_writes_the_tree_and_reports_changes(repo_copy: Path) -> No
     schema = json.loads(schema_file.read_text())
     del schema["paths"]["/api/projects/{project_id}/persons/deletion_status/"]
     schema_file.write_text(json.dumps(schema))
-    done = run_pipeline("--source", str(SNAPSHOT_2025), root=repo_copy)
+    done = run_pipeline("--source", str(SNAPSHOT_2026), root=repo_copy)
     assert done.returncode == 0, done.stderr
-    assert "persons_deletion_status_retrieve" in done.stdout
+    assert "persons_deletion_status_list" in done.stdout
     assert "### Operations added (1)" in done.stdout
-    check = run_pipeline("--source", str(SNAPSHOT_2025), "--check", root=repo_copy)
+    check = run_pipeline("--source", str(SNAPSHOT_2026), "--check", root=repo_copy)
     assert check.returncode == 0, check.stdout
 
 
-def test_generator_skips_are_refused(upstream_2025: dict, tmp_path: Path) -> None:
-    """Uncorrected, openapi-python-client silently skips both list endpoints (exit code 0)."""
-    raw = filtering.prune_components(filtering.filter_paths(upstream_2025))
+def _generate_raw(schema: dict[str, Any], tmp_path: Path) -> PipelineRefusal:
     schema_file = tmp_path / "raw.json"
-    schema_file.write_text(json.dumps(raw))
-    root = Path(__file__).resolve().parents[2]
-    with pytest.raises(PipelineError) as caught:
+    schema_file.write_text(json.dumps(schema))
+    with pytest.raises(PipelineRefusal) as caught:
         generate.generate_package(
-            schema_file, root / "openapi/generator-config.yaml", tmp_path / "pkg"
+            schema_file,
+            ROOT / "openapi/generator-config.yaml",
+            ROOT / "openapi/templates",
+            tmp_path / "pkg",
         )
-    text = str(caught.value)
-    assert "refusing an incomplete client" in text
-    assert "persons_list" in text and "environments_persons_list" in text
     assert not (tmp_path / "pkg").exists()
+    return caught.value
+
+
+def test_operations_without_typed_functions_are_refused(
+    upstream_2026: dict[str, Any], tmp_path: Path
+) -> None:
+    """Uncorrected, the batch lookups declare no answer: the generator gives them no sync()."""
+    raw = filtering.prune_components(filtering.client_operations(upstream_2026))
+    refusal = _generate_raw(raw, tmp_path)
+    assert "refusing an incomplete client" in str(refusal)
+    assert "persons_batch_by_uuids_create lacks sync, asyncio" in refusal.problems
+    assert "persons_batch_by_distinct_ids_create lacks sync, asyncio" in refusal.problems
+
+
+def test_generator_warnings_are_refused(corrected_2026: dict[str, Any], tmp_path: Path) -> None:
+    """A body the generator cannot handle is skipped with a warning (exit code 0): refused."""
+    schema = json.loads(json.dumps(corrected_2026))
+    split = schema["paths"]["/api/projects/{project_id}/persons/{id}/split/"]["post"]
+    split["requestBody"]["content"] = {"application/x-unknown": {"schema": {"type": "string"}}}
+    refusal = _generate_raw(schema, tmp_path)
+    assert refusal.problems[0].startswith("the generator reported skipped endpoints or schemas")
+
+
+def test_a_vanished_facade_dependency_fails_and_changes_nothing(repo_copy: Path) -> None:
+    pins = repo_copy / "src" / "posthog_persons" / "_operations.py"
+    pins.write_text(
+        pins.read_text()
+        .replace('"persons_list":', '"persons_list_renamed":')
+        .replace('("build_request",),\n}', '("build_request", "paginate"),\n}')
+    )
+    before = tree_snapshot(repo_copy)
+    done = run_pipeline("--source", str(SNAPSHOT_2026), root=repo_copy)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "lacks what the facade uses" in done.stderr
+    assert "the facade uses operation persons_list_renamed, which is not generated" in done.stderr
+    assert "the facade calls persons_deletion_status_list.paginate, not generated" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert tree_snapshot(repo_copy) == before
+
+
+def test_the_facade_pins_are_read_without_importing(tmp_path: Path) -> None:
+    pins = facade.load_pins(ROOT / "src" / "posthog_persons" / "_operations.py")
+    assert pins["persons_list"] == ("build_request",)
+    assert "body_from_dict" in pins["persons_bulk_delete_create"]
+    assert facade.missing_pins(ROOT / "generated" / "posthog_persons_api", pins) == []
+    computed = tmp_path / "computed.py"
+    computed.write_text("FACADE_OPERATIONS = {name: () for name in ['persons_list']}\n")
+    with pytest.raises(PipelineError, match="must be a literal dict"):
+        facade.load_pins(computed)
+    empty = tmp_path / "empty.py"
+    empty.write_text("X = 1\n")
+    with pytest.raises(PipelineError, match="defines no FACADE_OPERATIONS"):
+        facade.load_pins(empty)
+    with pytest.raises(PipelineError, match="pins file is missing"):
+        facade.load_pins(tmp_path / "absent.py")
 
 
 def test_change_report_between_the_two_snapshots_is_true(tmp_path: Path) -> None:
