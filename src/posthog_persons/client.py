@@ -158,23 +158,19 @@ class _BaseClient(Generic[TransportT, SleepT]):
         return f"{type(self).__name__}(host={self.host!r}, project_id={self.project_id!r})"
 
     def _operation(self, op: str) -> ModuleType:
-        """The generated module of one operation, imported on first use."""
+        """The generated module of one operation (pinned in `_operations`), imported once."""
         module = self._modules.get(op)
         if module is None:
-            name = f"posthog_persons_api.api.persons.{_LEGACY_MODULES.get(op, op)}"
-            module = self._modules[op] = importlib.import_module(name)
+            module = self._modules[op] = importlib.import_module(f"{_OPERATIONS}.{op}")
         return module
 
     def _request(self, call: Call) -> dict[str, Any]:
-        """The httpx request kwargs of one call, built by its generated operation module."""
+        """The httpx request kwargs of one call, from its operation's public build_request."""
         module = self._operation(call.op)
         kwargs = call.kwargs
         if call.body is not None:
-            from posthog_persons_api import models
-
-            body = getattr(models, _LEGACY_BODIES[call.op]).from_dict(call.body)
-            kwargs = {**kwargs, "body": body}
-        request: dict[str, Any] = module._get_kwargs(self.project_id, **kwargs)
+            kwargs = {**kwargs, "body": module.body_from_dict(call.body)}
+        request: dict[str, Any] = module.build_request(self.project_id, **kwargs)
         return request
 
     def _outcome(self, call: Call) -> Outcome:
@@ -183,15 +179,7 @@ class _BaseClient(Generic[TransportT, SleepT]):
         )
 
 
-# Until the regenerated client's public build_request/body_from_dict land (contract C1).
-_LEGACY_MODULES = {"persons_deletion_status_list": "persons_deletion_status_retrieve"}
-_LEGACY_BODIES = {
-    "persons_partial_update": "PersonPropertiesUpdate",
-    "persons_delete_property_create": "PersonDeletePropertyRequest",
-    "persons_batch_by_distinct_ids_create": "PersonBatchByDistinctIdsRequest",
-    "persons_batch_by_uuids_create": "PersonBatchByUuidsRequest",
-    "persons_bulk_delete_create": "PersonBulkDeleteRequest",
-}
+_OPERATIONS = "posthog_persons_api.api.persons"
 
 
 class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):

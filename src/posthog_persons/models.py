@@ -25,9 +25,15 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class Person:
-    """A person. `id`, `name` and `created_at` are None for a "missing person" placeholder.
+    """A person; `uuid` is the identifier to keep (bulk_delete(ids=...) takes it).
 
-    The batch lookups return a minimal record (at most 10 distinct ids).
+    `id` is the numeric id when the server sends one (get_person, the batch lookups) and None
+    otherwise: the 2026 server's list results are "actors" whose `id` is the UUID string
+    (posthog/api/person.py, PersonViewSet.list via actor_base_query.get_serialized_people),
+    so iter_persons gives `id=None` rather than a field whose type depends on the call; the
+    actors' extra fields (`type`, `is_identified`, `matched_recordings`, ...) are in `extra`.
+    `name` and `created_at` are None for a "missing person" placeholder. The batch lookups
+    return a minimal record (at most 10 distinct ids).
     """
 
     id: int | None = None
