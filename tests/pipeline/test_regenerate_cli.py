@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from persons_codegen import PipelineError, PipelineRefusal, facade, filtering, generate
+from persons_codegen import PipelineError, PipelineRefusal, facade, filtering, generate, report
 from pipeline_support import (
     ROOT,
     SNAPSHOT_2023,
@@ -177,20 +178,18 @@ def test_the_facade_pins_are_read_without_importing(tmp_path: Path) -> None:
         facade.load_pins(tmp_path / "absent.py")
 
 
-def test_change_report_between_the_two_snapshots_is_true(tmp_path: Path) -> None:
+def _report(old: Path, new: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return run_pipeline("--report", str(old), str(new), "--report-out", str(out), root=ROOT)
+
+
+def test_change_report_2023_to_2025_is_true(tmp_path: Path) -> None:
     out = tmp_path / "report.md"
-    done = run_pipeline(
-        "--report",
-        str(SNAPSHOT_2023),
-        str(SNAPSHOT_2025),
-        "--report-out",
-        str(out),
-        root=Path(__file__).resolve().parents[2],
-    )
+    done = _report(SNAPSHOT_2023, SNAPSHOT_2025, out)
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert (
-        "(24 persons operations) -> `posthog-schema-2025-11.yaml` (48 persons operations)" in text
+        "(OpenAPI 3.0.3, 24 persons operations) -> `posthog-schema-2025-11.yaml` "
+        "(OpenAPI 3.0.3, 48 persons operations)" in text
     )
     # The environments scope appeared (24 operations) with 4 new project-scope operations.
     assert "### Operations added (28)" in text
@@ -213,5 +212,69 @@ def test_change_report_between_the_two_snapshots_is_true(tmp_path: Path) -> None
         assert f"`{gone}`" in text
     assert "- scopes: `none` -> `person:read`" in text
     assert "`PaginatedPersonList`.count added: `integer`" in text
-    committed = Path(__file__).resolve().parents[2] / "openapi/CHANGES-2023-02-to-2025-11.md"
+    committed = ROOT / "openapi/CHANGES-2023-02-to-2025-11.md"
     assert committed.read_text() == text
+
+
+def test_change_report_2025_to_2026_resolves_refs_and_reads_3_1(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    done = _report(SNAPSHOT_2025, SNAPSHOT_2026, out)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "None" not in text  # every $ref parameter resolved to its name and place
+    # project_id is a $ref parameter in 2026 and inline in 2025: the same parameter, no change.
+    assert "`project_id`" not in text
+    assert "### Operations added (6)" in text and "### Operations removed (34)" in text
+    assert (
+        "| GET | `/api/projects/{project_id}/persons/deletion_status/` "
+        "| `persons_deletion_status_list` | yes |" in text
+    )
+    assert (
+        "| GET | `/api/projects/{project_id}/persons/funnel/` | `persons_funnel_retrieve` | no |"
+        in text
+    )
+    # 3.1 type lists read like 3.0's nullable: `string?`, and a real change stays visible.
+    assert "['" not in text  # no raw 3.1 type list such as ['string', 'null']
+    assert "- `PersonSplitRequest` added" in text
+    assert "- parameter `id` (path): `integer required` -> `string required`" in text
+    assert "- operationId: `persons_activity_retrieve_2` -> `persons_activity_retrieve`" in text
+    committed = ROOT / "openapi/CHANGES-2025-11-to-2026.md"
+    assert committed.read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "schema file not found"),
+        ("{not json", "neither JSON nor YAML"),
+        ("openapi: 3.1.0\ninfo: {}\n", "is not an OpenAPI document"),
+    ],
+    ids=["missing", "unreadable", "not-openapi"],
+)
+def test_report_of_a_bad_source_is_one_line_and_writes_nothing(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    if content is not None:
+        bad.write_text(content)
+    out = tmp_path / "report.md"
+    done = _report(SNAPSHOT_2026, bad, out)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_describe_reads_3_0_and_3_1_alike() -> None:
+    assert report.describe({"type": "string", "nullable": True}) == "string?"
+    assert report.describe({"type": ["string", "null"], "format": "date-time"}) == (
+        "string(date-time)?"
+    )
+    assert report.describe({"oneOf": [{"$ref": "#/components/schemas/A"}, {"type": "null"}]}) == (
+        "A?"
+    )
+    assert report.describe({"allOf": [{"$ref": "#/components/schemas/A"}]}) == "A"
+    assert report.describe({"type": "string", "enum": ["b", "a"]}) == "string enum[a|b]"
+    assert report.describe({"type": ["array", "null"], "items": {"type": "string"}}) == (
+        "array<string>?"
+    )
