@@ -156,10 +156,26 @@ def test_an_unmapped_method_needs_a_legacy_key_to_see_its_405(fake: FakePostHog)
         response = client.delete(PERSONS)
     assert response.status_code == 405
     assert response.json()["detail"] == 'Method "DELETE" not allowed.'
-    assert response.headers["Allow"] == "GET, POST, OPTIONS"
+    assert response.headers["Allow"] == "GET, POST, HEAD, OPTIONS"
 
 
 def test_creating_a_person_is_refused_with_the_servers_reason(api: httpx.Client) -> None:
     response = api.post(PERSONS, json={"distinct_ids": ["new"]})
     assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST, HEAD, OPTIONS"
     assert response.json()["detail"].startswith("Creating persons via this API is not allowed.")
+
+
+def test_options_and_head_are_served_as_drf_does(fake: FakePostHog) -> None:
+    # APIView.options answers metadata with `Allow` (the read scope suffices, per
+    # ScopeBasePermission); ViewSetMixin maps HEAD to the GET action.
+    with fake.client() as client:
+        options = client.options(f"{PERSONS}1/")
+        head = client.head(f"{PERSONS}1/")
+        assert client.options(f"{PERSONS}bulk_delete/").headers["Allow"] == "POST, OPTIONS"
+    assert options.status_code == 200 and options.json()["name"] == "Person Instance"
+    assert options.headers["Allow"] == "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"
+    assert head.status_code == 200
+    assert fake.requests[-2].operation == "persons_retrieve"
+    with _as(fake, "phx_none", ["cohort:read"]) as client:
+        assert client.options(PERSONS).status_code == 403

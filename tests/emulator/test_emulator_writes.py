@@ -66,7 +66,9 @@ def test_update_of_an_unknown_person_is_404_and_a_non_object_changes_nothing(
         assert client.patch(f"{PERSONS}987654/", json={"properties": {}}).status_code == 404
         # A `$set` of a string is accepted (202) and ignored by ingestion.
         before = client.get(f"{PERSONS}{person['id']}/").json()["properties"]
-        assert client.patch(f"{PERSONS}{person['id']}/", json={"properties": "x"}).status_code == 202
+        assert (
+            client.patch(f"{PERSONS}{person['id']}/", json={"properties": "x"}).status_code == 202
+        )
         assert client.get(f"{PERSONS}{person['id']}/").json()["properties"] == before
 
 
@@ -115,14 +117,21 @@ def test_split_off_persons_get_deterministic_uuids() -> None:
     other = FakePostHog([{"distinct_ids": ["a", "b"]}], validate=False, project_id=7)
     with other.client() as client:
         client.post("/api/projects/7/persons/1/split/", json={})
-    assert other.get_person("b") == {**other.get_person("b"), "uuid": str(uuid.uuid5(namespace, "7:b"))}
+    assert other.get_person("b") == {
+        **other.get_person("b"),
+        "uuid": str(uuid.uuid5(namespace, "7:b")),
+    }
 
 
 @pytest.mark.parametrize(
     ("body", "detail", "attr"),
     [
         ({"distinct_ids_to_split": []}, "must not be empty", "distinct_ids_to_split"),
-        ({"distinct_ids_to_split": "other-1"}, "must be a list of strings", "distinct_ids_to_split"),
+        (
+            {"distinct_ids_to_split": "other-1"},
+            "must be a list of strings",
+            "distinct_ids_to_split",
+        ),
         ({"distinct_ids_to_split": [1]}, "must be a list of strings", "distinct_ids_to_split"),
         (
             {"distinct_ids_to_split": ["other-1", "zz", "aa"]},

@@ -56,7 +56,7 @@ _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str) -> tuple[OpenAPI, frozenset[tuple[str, str]]]:
+def _load(path: str) -> tuple[OpenAPI, frozenset[tuple[str, str]], str]:
     # Building the spec (reference resolution, validator classes) costs far more than one
     # validation, so it is built once per process and file.
     with open(path, encoding="utf-8") as handle:
@@ -67,7 +67,10 @@ def _load(path: str) -> tuple[OpenAPI, frozenset[tuple[str, str]]]:
         for method in item
         if method in _METHODS
     )
-    return OpenAPI.from_dict(spec), operations
+    # Requests are matched against the schema's own server (the 2026 schema names the US and
+    # EU clouds); the emulator's host is not one of them and does not matter to the contract.
+    servers = spec.get("servers") or [{"url": "http://testserver"}]
+    return OpenAPI.from_dict(spec), operations, str(servers[0]["url"]).rstrip("/")
 
 
 def _describe(error: BaseException) -> str:
@@ -123,7 +126,7 @@ class ContractValidator:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._openapi, self._operations = _load(str(path))
+        self._openapi, self._operations, self._server = _load(str(path))
         # openapi-core keeps per-call caches that are not documented as thread-safe.
         self._lock = threading.Lock()
 
@@ -139,7 +142,7 @@ class ContractValidator:
         if not path.endswith("/"):
             path += "/"
         request = MockRequest(
-            "http://testserver",
+            self._server,
             exchange.method.lower(),
             path,
             headers=dict(exchange.headers),

@@ -216,6 +216,8 @@ class RequestPipeline:
         refusal = self._refusal(request, key, resolved, operation)
         if refusal is not None:
             return _Outcome(refusal, operation)
+        if operation is None and request.method == "OPTIONS":
+            return _Outcome(_options(resolved))
         if operation is None:
             return _Outcome(_method_not_allowed(request.method, resolved))
         return self._call(request, body, operation, resolved)
@@ -278,6 +280,8 @@ class RequestPipeline:
             transform = rules.transform(operation.operation_id)
             if transform is not None:
                 response = transform.apply(response)
+        if response.status == 405:
+            response.headers.setdefault("Allow", resolved.allowed_methods)
         trickle = rules.trickle(operation.operation_id)
         if trickle is not None:
             response = attrs.evolve(response, trickle=trickle)
@@ -356,8 +360,19 @@ def _method_not_allowed(method: str, resolved: Resolved) -> EmulatorResponse:
     response = drf_error(
         405, "invalid_request", "method_not_allowed", f'Method "{method}" not allowed.'
     )
-    response.headers["Allow"] = ", ".join([*resolved.route.methods, "OPTIONS"])
+    response.headers["Allow"] = resolved.allowed_methods
     return response
+
+
+def _options(resolved: Resolved) -> EmulatorResponse:
+    """DRF's APIView.options: SimpleMetadata (without "actions"), and the `Allow` header."""
+    metadata = {
+        "name": resolved.view_name,
+        "description": "",
+        "renders": ["application/json", "text/csv"],
+        "parses": ["application/json"],
+    }
+    return json_response(200, metadata, {"Allow": resolved.allowed_methods})
 
 
 def _parsed_or_none(body: bytes) -> Any:

@@ -172,7 +172,24 @@ class Resolved:
     person_ref: str | None
 
     def operation(self, method: str) -> Operation | None:
-        return self.route.methods.get(method)
+        # ViewSetMixin.as_view maps HEAD to the GET action.
+        return self.route.methods.get("GET" if method == "HEAD" else method)
+
+    @property
+    def view_name(self) -> str:
+        """DRF's get_view_name: "Person List"/"Person Instance", or the action's pretty name."""
+        names = {"list": "Person List", "retrieve": "Person Instance"}
+        action = next(iter(self.route.methods.values())).action
+        return names.get(action, action.replace("_", " ").capitalize())
+
+    @property
+    def allowed_methods(self) -> str:
+        """DRF's `Allow` header (APIView.allowed_methods, in http_method_names' order)."""
+        mapped = set(self.route.methods) | {"OPTIONS"}
+        if "GET" in mapped:
+            mapped.add("HEAD")
+        order = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+        return ", ".join(m for m in order if m in mapped)
 
 
 def resolve(path: str) -> Resolved | None:
@@ -190,11 +207,14 @@ def resolve(path: str) -> Resolved | None:
 def scopes_without_action(method: str, detail: bool) -> tuple[str, ...] | None:
     """Scopes for a method the route does not map (DRF leaves `view.action` None).
 
-    posthog/permissions.py ScopeBasePermission._get_action calls a list-level PATCH "patch",
-    a write action; anything else has no scope, so scoped keys are refused before the 405.
+    posthog/permissions.py ScopeBasePermission: `_get_action` calls a list-level PATCH
+    "patch", a write action; OPTIONS needs the read scope; anything else has no scope, so
+    scoped keys are refused before the 405.
     """
     if method == "PATCH" and not detail:
         return WRITE
+    if method == "OPTIONS":
+        return READ
     return None
 
 
