@@ -110,6 +110,10 @@ def test_cli_prints_a_url_that_answers() -> None:
             "--seed",
             "4",
             "--no-validate",
+            "--throttle",
+            "--queued-deletion",
+            "--queued-deletion-delay",
+            "3600",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -125,6 +129,13 @@ def test_cli_prints_a_url_that_answers() -> None:
         )
         assert response.status_code == 200
         assert response.json()["next"].startswith(url)
+        target = response.json()["results"][0]["uuid"]
+        summary = httpx.post(
+            f"{url}/api/projects/1/persons/bulk_delete/",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"ids": [target]},
+        ).json()
+        assert (summary["persons_deleted"], summary["persons_queued_for_deletion"]) == (0, 1)
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0

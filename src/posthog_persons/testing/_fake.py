@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from ._contract import ContractValidator, EmulatorContractError, find_schema
-from ._http import EmulatorResponse
+from ._http import EmulatorResponse, Headers
 from ._pipeline import RecordedRequest, RequestPipeline
 from ._rewrites import NO_JSON, JsonAnswer
 from ._server import EmulatorServer
@@ -423,7 +423,7 @@ class FakePostHog:
         self,
         method: str,
         url: str,
-        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        headers: Headers = None,
         body: bytes | None = None,
     ) -> EmulatorResponse:
         """Answer one request. `url` is absolute or a path with query string."""

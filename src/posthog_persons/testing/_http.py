@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypeAlias
 
 import attrs
 
@@ -17,6 +17,10 @@ import attrs
 # in place; anything else (absent, empty, junk) gets a new `offset=` appended.
 _OFFSET_IN_URL = re.compile(r"([&?]offset=)(\d+)")
 _LIMIT_IN_URL = re.compile(r"([&?]limit=)(\d+)")
+
+
+# Request headers as adapters have them: a mapping or (name, value) pairs.
+Headers: TypeAlias = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
 
 @attrs.frozen
@@ -47,7 +51,7 @@ class Exchange(Protocol):
     latency: float
 
     def handle(
-        self, method: str, url: str, headers: Any = None, body: bytes | None = None
+        self, method: str, url: str, headers: Headers = None, body: bytes | None = None
     ) -> EmulatorResponse: ...
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -22,6 +22,7 @@ from ._http import (
     ApiError,
     EmulatorRequest,
     EmulatorResponse,
+    Headers,
     drf_error,
     json_response,
 )
@@ -130,7 +131,7 @@ class RequestPipeline:
         self,
         method: str,
         url: str,
-        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        headers: Headers = None,
         body: bytes | None = None,
         *,
         default_base: str,
