@@ -11,16 +11,15 @@ literal, and keep it in step with what the facade really calls.
 from __future__ import annotations
 
 FACADE_OPERATIONS: dict[str, tuple[str, ...]] = {
+    # The facade builds every request with build_request (and its JSON body with
+    # body_from_dict), sends it through its own paced httpx client and reads the answer
+    # itself (`_calls`, `_convert`): no generated model class is ever named.
     "persons_list": ("build_request",),
-    "persons_retrieve": ("sync_detailed", "asyncio_detailed"),
-    "persons_partial_update": ("sync_detailed", "asyncio_detailed", "body_from_dict"),
-    "persons_delete_property_create": ("sync_detailed", "asyncio_detailed", "body_from_dict"),
-    "persons_batch_by_distinct_ids_create": (
-        "sync_detailed",
-        "asyncio_detailed",
-        "body_from_dict",
-    ),
-    "persons_batch_by_uuids_create": ("sync_detailed", "asyncio_detailed", "body_from_dict"),
-    "persons_bulk_delete_create": ("sync_detailed", "asyncio_detailed", "body_from_dict"),
+    "persons_retrieve": ("build_request",),
+    "persons_partial_update": ("build_request", "body_from_dict"),
+    "persons_delete_property_create": ("build_request", "body_from_dict"),
+    "persons_batch_by_distinct_ids_create": ("build_request", "body_from_dict"),
+    "persons_batch_by_uuids_create": ("build_request", "body_from_dict"),
+    "persons_bulk_delete_create": ("build_request", "body_from_dict"),
     "persons_deletion_status_list": ("build_request",),
 }
