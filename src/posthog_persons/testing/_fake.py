@@ -448,6 +448,6 @@ class FakePostHog:
             transport=self.async_transport(), base_url=self.host, headers=headers, **kwargs
         )
 
-    def serve(self, port: int = 0, host: str = "127.0.0.1") -> EmulatorServer:
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> EmulatorServer[FakePostHog]:
         """Serve over real HTTP on loopback; use as a context manager, `.url` is the base."""
         return EmulatorServer(self, host=host, port=port)

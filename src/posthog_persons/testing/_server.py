@@ -8,9 +8,12 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Generic, TypeVar
 
 from ._contract import EmulatorContractError
 from ._http import Exchange, Trickle
+
+E = TypeVar("E", bound=Exchange)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -106,10 +109,10 @@ class _Server(ThreadingHTTPServer):
         self.port = int(self.server_address[1])
 
 
-class EmulatorServer:
+class EmulatorServer(Generic[E]):
     """A running emulator; stops on `close()` or leaving the `with` block."""
 
-    def __init__(self, fake: Exchange, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, fake: E, host: str = "127.0.0.1", port: int = 0) -> None:
         self.fake = fake
         self._server = _Server(fake, host, port)
         self.host = host
@@ -131,7 +134,7 @@ class EmulatorServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> EmulatorServer:
+    def __enter__(self) -> EmulatorServer[E]:
         return self
 
     def __exit__(
