@@ -144,10 +144,12 @@ def test_request_violations_are_400_naming_the_problem() -> None:
 
 
 def _broken_schema(tmp_path: Path) -> Path:
-    """The committed schema with PersonRecord's numeric `id` declared a string."""
+    """The committed schema with PersonRecord's numeric `id` and the error bodies' `detail`
+    declared the wrong type."""
     assert SCHEMA is not None
     spec = json.loads(SCHEMA.read_text())
     spec["components"]["schemas"]["PersonRecord"]["properties"]["id"] = {"type": "string"}
+    spec["components"]["schemas"]["ErrorBody"]["properties"]["detail"] = {"type": "integer"}
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(spec))
     return path
@@ -161,13 +163,16 @@ def test_a_response_breaking_the_contract_fails_loudly(tmp_path: Path) -> None:
         # The environments path is held to the projects operation's answer too.
         with pytest.raises(EmulatorContractError):
             client.get("/api/environments/1/persons/1/")
+        # So are the pipeline's own refusals (here a 401).
+        with pytest.raises(EmulatorContractError):
+            client.get(f"{PERSONS}1/", headers={"Authorization": "Bearer nope"})
     with fake.serve() as server:
         response = httpx.get(
             f"{server.url}{PERSONS}1/", headers={"Authorization": f"Bearer {fake.api_key}"}
         )
     assert response.status_code == 500
     assert response.json()["code"] == "emulator_contract_error"
-    assert len(fake.contract_errors) == 3
+    assert len(fake.contract_errors) == 4
 
 
 def test_rewritten_answers_are_not_held_to_the_contract() -> None:

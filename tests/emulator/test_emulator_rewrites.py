@@ -99,6 +99,12 @@ def test_endless_empty_pages_always_advance(fake: FakePostHog) -> None:
             url = body["next"]
             offsets.append(httpx.URL(url).params["offset"])
     assert offsets == ["25", "50", "75", "100", "125"]
+    with fake.client() as client:
+        # Without (or with a junk) limit, pages of the default 100.
+        assert (
+            httpx.URL(client.get(PERSONS, params={"limit": "x"}).json()["next"]).params["offset"]
+            == "100"
+        )
     fake.clear_overrides("persons_list")
     with fake.client() as client:
         assert len(client.get(PERSONS).json()["results"]) == 100

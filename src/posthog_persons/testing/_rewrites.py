@@ -69,8 +69,13 @@ class SlowBody(_Rule):
 def endless_empty_pages(request: EmulatorRequest) -> dict[str, Any]:
     """An `override(..., json=endless_empty_pages)` answer: no results, and always a `next`
     one page further on (the endless walk a client must stop on its own)."""
-    limit = int(request.arg("limit") or 100)
-    offset = int(request.arg("offset") or 0)
+
+    def number(name: str, default: int) -> int:
+        raw = request.arg(name)
+        return int(raw) if raw and raw.isdigit() else default
+
+    limit = number("limit", 0) or 100
+    offset = number("offset", 0)
     return {"results": [], "next": request.page_url(offset + limit, limit), "previous": None}
 
 
