@@ -35,6 +35,8 @@ OPAQUE_FIELDS = frozenset({"properties", "before", "after", "filters"})
 MAP_FIELDS = frozenset({"results"})
 LINK_FIELDS = ("next", "previous")
 HEADERS = ("retry-after", "content-type")
+# libyaml's loader when PyYAML has it: the pure-Python one is several times slower.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 EMPTY = object()  # no body
 RAW = object()  # a body that is not JSON
 
@@ -117,7 +119,8 @@ def load(directory: Path, operations: Operations) -> dict[str, list[Exchange]]:
     found: dict[str, list[Exchange]] = {}
     for path in sorted(directory.rglob("*.yaml")):
         name = str(path.relative_to(directory))
-        interactions = yaml.safe_load(path.read_text(encoding="utf-8")).get("interactions") or []
+        text = path.read_text(encoding="utf-8")
+        interactions = yaml.load(text, Loader=_Loader).get("interactions") or []
         exchanges = []
         for interaction in interactions:
             request, response = interaction["request"], interaction["response"]

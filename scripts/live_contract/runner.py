@@ -72,6 +72,7 @@ class Live:
     transport: httpx.BaseTransport = field(default_factory=httpx.HTTPTransport)
     async_transport: httpx.AsyncBaseTransport = field(default_factory=httpx.AsyncHTTPTransport)
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
 
     @property
     def perimeter(self) -> Perimeter:
@@ -109,16 +110,24 @@ class Live:
             project_id=self.settings.project_id,
             host=self.settings.host,
             transport=self.guarded(),
+            clock=self.clock,
+            sleep=self.sleep,
         )
 
 
-def remove_seeded(client: PersonsClient) -> int:
-    """Delete every person any run of the check seeded (they carry RUN_PROPERTY), only those."""
+def remove_seeded(client: PersonsClient, plan: SeedPlan | None = None) -> None:
+    """Delete the persons runs of the check seeded, and only those.
+
+    They carry RUN_PROPERTY; the persons a split made of this run's persons do not (the server
+    creates them without properties), so they go by the plan's distinct ids.
+    """
     ours = [{"key": RUN_PROPERTY, "operator": "is_set", "type": "person", "value": "is_set"}]
     uuids = [person.uuid for person in client.iter_persons(properties=ours)]
     if uuids:
         client.bulk_delete(ids=uuids, delete_events=True)
-    return len(uuids)
+    if plan is not None:
+        distinct_ids = [d for person in plan.persons for d in person.distinct_ids]
+        client.bulk_delete(distinct_ids=distinct_ids, delete_events=True)
 
 
 @dataclass(frozen=True)
@@ -146,13 +155,13 @@ def run_live(
         try:
             with live.capture() as capture:
                 seed_live(api, capture, live.settings.project_id, plan, token,
-                          timeout=seed_timeout, sleep=live.sleep)  # fmt: skip
+                          timeout=seed_timeout, sleep=live.sleep, clock=live.clock)  # fmt: skip
             mirror = mirror_records(api, live.settings.project_id)
             scrubber = Scrubber(live.settings.host, live.settings.project_id)
             server_outcomes = record(scenarios, live.target(), plan, out / SERVER, scrubber)
         finally:
             with live.persons() as client:
-                remove_seeded(client)
+                remove_seeded(client, plan)
     emulator_outcomes = record(scenarios, emulator_target(emulator(mirror)), plan, out / EMULATOR)
     divergences = compare(out / SERVER, out / EMULATOR)
     about = {
