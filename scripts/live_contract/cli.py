@@ -63,8 +63,9 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as error:
         refused = isinstance(error, RefusedError)
         message = f"{type(error).__name__}: {error}"
-        print(f"live contract check {'refused' if refused else 'failed'}: {message}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"live contract check {'refused' if refused else 'failed'}: {message}", file=sys.stderr
+        )
         if not refused:
             traceback.print_exc()
         if args.publish:
@@ -79,15 +80,24 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="live_contract.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="live_contract.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command")
     run = commands.add_parser("run", help="the live check (default)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    run.add_argument("--update-cassettes", action="store_true",
-                     help="install the server's cassettes into tests/cassettes")  # fmt: skip
-    run.add_argument("--publish", action="store_true",
-                     help="open, update or close the GitHub issue (GITHUB_TOKEN)")  # fmt: skip
+    run.add_argument(
+        "--update-cassettes",
+        action="store_true",
+        help="install the server's cassettes into tests/cassettes",
+    )
+    run.add_argument(
+        "--publish",
+        action="store_true",
+        help="open, update or close the GitHub issue (GITHUB_TOKEN)",
+    )
     emulator = commands.add_parser("record-emulator", help="record the cassettes on the emulator")
     emulator.add_argument("--into", type=Path, default=CASSETTES)
     both = commands.add_parser("compare", help="compare two recordings")

@@ -78,8 +78,14 @@ class Operations:
             literal = len(re.sub(r"\{[^}]+\}", "", template))
             for method, operation in item.items():
                 if isinstance(operation, dict) and "operationId" in operation:
-                    routes.append((literal, method.upper(), re.compile(f"^{pattern}/?$"),
-                                   operation["operationId"]))  # fmt: skip
+                    routes.append(
+                        (
+                            literal,
+                            method.upper(),
+                            re.compile(f"^{pattern}/?$"),
+                            operation["operationId"],
+                        )
+                    )
         # The most literal template first: /persons/bulk_delete/ before /persons/{id}/.
         self._routes = sorted(routes, key=lambda route: -route[0])
 
@@ -206,10 +212,14 @@ def _diff_shapes(server: Shape, emulator: Shape, where: str, out: list[Finding])
             return  # nothing in common to look into
     for key in sorted(server.fields.keys() - emulator.fields.keys()):
         if "object" in emulator.types:
-            out.append(("missing_field", _join(where, key), _types(server.fields[key].types), "absent"))
+            out.append(
+                ("missing_field", _join(where, key), _types(server.fields[key].types), "absent")
+            )
     for key in sorted(emulator.fields.keys() - server.fields.keys()):
         if "object" in server.types:
-            out.append(("extra_field", _join(where, key), "absent", _types(emulator.fields[key].types)))
+            out.append(
+                ("extra_field", _join(where, key), "absent", _types(emulator.fields[key].types))
+            )
     for key in sorted(server.fields.keys() & emulator.fields.keys()):
         _diff_shapes(server.fields[key], emulator.fields[key], _join(where, key), out)
     # An empty list or map on either side says nothing about its items.
@@ -260,14 +270,18 @@ def compare_pair(server: Exchange, emulator: Exchange) -> list[Finding]:
                 continue
         if header == "retry-after":
             ours = "absent" if ours is None else ("seconds" if ours.strip().isdigit() else ours)
-            theirs = "absent" if theirs is None else ("seconds" if theirs.strip().isdigit() else theirs)
+            theirs = (
+                "absent" if theirs is None else ("seconds" if theirs.strip().isdigit() else theirs)
+            )
         if ours != theirs:
             found.append(("header", header, str(ours or "absent"), str(theirs or "absent")))
     if server.status >= 400:
         ours, theirs = _error_style(server.body), _error_style(emulator.body)
         if ours != theirs:
             return [*found, ("error_body", "", ours, theirs)]
-    if (server.body is EMPTY) != (emulator.body is EMPTY) or (server.body is RAW) != (emulator.body is RAW):
+    if (server.body is EMPTY) != (emulator.body is EMPTY) or (server.body is RAW) != (
+        emulator.body is RAW
+    ):
         kinds = {id(EMPTY): "no body", id(RAW): "not JSON"}
         describe = lambda body: kinds.get(id(body), "JSON " + _type(body))  # noqa: E731
         return [*found, ("body", "", describe(server.body), describe(emulator.body))]
@@ -289,7 +303,9 @@ def compare_pair(server: Exchange, emulator: Exchange) -> list[Finding]:
 # --------------------------------------------------------------------------- two recordings
 
 
-def compare(server_dir: Path, emulator_dir: Path, operations: Operations | None = None) -> list[Divergence]:
+def compare(
+    server_dir: Path, emulator_dir: Path, operations: Operations | None = None
+) -> list[Divergence]:
     """Every divergence between two recordings of the same scenarios, deduplicated."""
     operations = operations or Operations()
     server, emulator = load(server_dir, operations), load(emulator_dir, operations)
@@ -326,4 +342,7 @@ def _outcomes(server_dir: Path, emulator_dir: Path) -> dict[str, tuple[str, str]
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
     ours, theirs = read(server_dir), read(emulator_dir)
-    return {name: (ours.get(name, "not run"), theirs.get(name, "not run")) for name in ours.keys() | theirs.keys()}
+    return {
+        name: (ours.get(name, "not run"), theirs.get(name, "not run"))
+        for name in ours.keys() | theirs.keys()
+    }

@@ -116,8 +116,9 @@ def check_project(client: httpx.Client, settings: Settings) -> Secret:
         )
     listing = client.get(f"{project}persons/", params={"limit": MAX_PERSONS + 1})
     if listing.status_code != 200:
-        raise RefusedError(f"listing the persons of project {settings.project_id} answered "
-                           f"{listing.status_code}")
+        raise RefusedError(
+            f"listing the persons of project {settings.project_id} answered {listing.status_code}"
+        )
     page = _json(listing, "the persons list")
     held = len(page.get("results", [])) if isinstance(page, dict) else 0
     if held > MAX_PERSONS or (isinstance(page, dict) and page.get("next")):

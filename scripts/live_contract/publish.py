@@ -61,7 +61,9 @@ def publish(
                 )
                 created.raise_for_status()
                 return f"opened #{created.json()['number']}"
-            gh.patch(f"/repos/{repository}/issues/{existing}", json={"body": body}).raise_for_status()
+            gh.patch(
+                f"/repos/{repository}/issues/{existing}", json={"body": body}
+            ).raise_for_status()
             return f"updated #{existing}"
         if existing is None:
             return "nothing to do"

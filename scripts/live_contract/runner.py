@@ -154,8 +154,16 @@ def run_live(
             remove_seeded(client)  # what an interrupted earlier run left
         try:
             with live.capture() as capture:
-                seed_live(api, capture, live.settings.project_id, plan, token,
-                          timeout=seed_timeout, sleep=live.sleep, clock=live.clock)  # fmt: skip
+                seed_live(
+                    api,
+                    capture,
+                    live.settings.project_id,
+                    plan,
+                    token,
+                    timeout=seed_timeout,
+                    sleep=live.sleep,
+                    clock=live.clock,
+                )
             mirror = mirror_records(api, live.settings.project_id)
             scrubber = Scrubber(live.settings.host, live.settings.project_id)
             server_outcomes = record(scenarios, live.target(), plan, out / SERVER, scrubber)
@@ -177,4 +185,6 @@ def run_live(
 def record_emulator(into: Path, *, run_id: str = "emulator") -> dict[str, str]:
     """Record every scenario against the emulator alone (the committed cassettes' source)."""
     plan = SeedPlan.build(run_id)
-    return record(SCENARIOS, emulator_target(server_like_emulator(emulator_records(plan))), plan, into)
+    return record(
+        SCENARIOS, emulator_target(server_like_emulator(emulator_records(plan))), plan, into
+    )

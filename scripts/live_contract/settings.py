@@ -74,7 +74,9 @@ class Settings:
             )
         project_id = env["POSTHOG_PROJECT_ID"].strip()
         if not project_id.isdigit():
-            raise RefusedError(f"POSTHOG_PROJECT_ID must be a numeric project id; got {project_id!r}")
+            raise RefusedError(
+                f"POSTHOG_PROJECT_ID must be a numeric project id; got {project_id!r}"
+            )
         host = _origin("POSTHOG_HOST", env["POSTHOG_HOST"])
         hostname = urlsplit(host).hostname or ""
         capture = env.get(CAPTURE_HOST, "").strip()

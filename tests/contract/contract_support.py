@@ -51,7 +51,9 @@ def without_header(name: str) -> Rewrite:
 
 
 class FakeLive:
-    def __init__(self, persons: list[dict[str, Any]] | int = 0, *, ingest_after: float = 12.0) -> None:
+    def __init__(
+        self, persons: list[dict[str, Any]] | int = 0, *, ingest_after: float = 12.0
+    ) -> None:
         self.emulator = server_like_emulator(
             persons if isinstance(persons, list) else [],
             host=HOST,

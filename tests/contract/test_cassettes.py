@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import yaml
-from cassette_support import CASSETTES
+from replay_support import CASSETTES
 
 from posthog_persons.testing._contract import ContractRequest, ContractValidator
 
@@ -64,8 +64,9 @@ def test_cassette_conforms_to_the_committed_schema(cassette: Path) -> None:
         body = _body(request.get("body"))
         content_type = headers.get("content-type", headers.get("Content-Type", "application/json"))
         sent = ContractRequest(request["method"], url.path, query, headers, body, content_type)
-        problem = validator.request_problem(sent)
-        assert problem is None, f"{request['method']} {url.path}: {problem}"
+        if cassette.parent.name != "test_error_answers":  # those requests are wrong on purpose
+            problem = validator.request_problem(sent)
+            assert problem is None, f"{request['method']} {url.path}: {problem}"
         response_headers = {k: v[0] for k, v in response.get("headers", {}).items()}
         if "content-type" in response_headers:
             response_headers["Content-Type"] = response_headers["content-type"]

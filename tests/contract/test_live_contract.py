@@ -36,9 +36,7 @@ PLAN = SeedPlan.build("20260102030405")
 
 def _found(outcome: Outcome, operation: str, kind: str, field: str) -> Divergence:
     matches = [
-        d
-        for d in outcome.divergences
-        if (d.operation, d.kind, d.field) == (operation, kind, field)
+        d for d in outcome.divergences if (d.operation, d.kind, d.field) == (operation, kind, field)
     ]
     assert matches, f"no {kind} divergence of {operation} {field}: {outcome.divergences}"
     return matches[0]
@@ -105,8 +103,12 @@ def _relative_links(body: dict[str, Any]) -> dict[str, Any]:
 
 def _without(name: str) -> Any:
     def change(body: dict[str, Any]) -> dict[str, Any]:
-        return {"results": {k: {f: v for f, v in person.items() if f != name}
-                            for k, person in body["results"].items()}}  # fmt: skip
+        return {
+            "results": {
+                k: {f: v for f, v in person.items() if f != name}
+                for k, person in body["results"].items()
+            }
+        }
 
     return change
 
@@ -172,8 +174,11 @@ def test_the_check_refuses_without_its_settings_naming_them() -> None:
     assert "POSTHOG_PROJECT_ID" not in str(partly.value)
     with pytest.raises(RefusedError, match="'my-project'"):
         Settings.from_env(
-            {"POSTHOG_PERSONAL_API_KEY": "phx_x", "POSTHOG_PROJECT_ID": "my-project",
-             "POSTHOG_HOST": "https://us.posthog.com"}  # fmt: skip
+            {
+                "POSTHOG_PERSONAL_API_KEY": "phx_x",
+                "POSTHOG_PROJECT_ID": "my-project",
+                "POSTHOG_HOST": "https://us.posthog.com",
+            }
         )
 
 
@@ -262,7 +267,9 @@ class FakeGitHub:
         data = json.loads(request.content) if request.content else {}
         if request.method == "GET" and path == "":
             label = request.url.params["labels"]
-            found = [i for i in self.issues.values() if i["state"] == "open" and label in i["labels"]]
+            found = [
+                i for i in self.issues.values() if i["state"] == "open" and label in i["labels"]
+            ]
             return httpx.Response(200, json=found)
         if request.method == "POST" and path == "":
             number = max(self.issues) + 1
@@ -280,8 +287,13 @@ def test_one_issue_is_opened_updated_then_closed() -> None:
     github = FakeGitHub()
 
     def send(body: str | None) -> str:
-        return publish(body, repository="acme/persons", token="gh-token", run_url="https://run/9",
-                       transport=httpx.MockTransport(github.handle))  # fmt: skip
+        return publish(
+            body,
+            repository="acme/persons",
+            token="gh-token",
+            run_url="https://run/9",
+            transport=httpx.MockTransport(github.handle),
+        )
 
     assert send(None) == "nothing to do"  # the labelled pull request is not the issue
     assert send("# 3 divergences") == "opened #2"
@@ -298,6 +310,8 @@ def test_compare_reports_two_recordings(
     agreeing: tuple[FakeLive, Path, Outcome], tmp_path: Path
 ) -> None:
     _, out, _ = agreeing
-    assert main(["compare", str(out / "server"), str(out / "emulator"), "--out", str(tmp_path)]) == 0
+    assert (
+        main(["compare", str(out / "server"), str(out / "emulator"), "--out", str(tmp_path)]) == 0
+    )
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["divergences"] == 0 and report["items"] == []

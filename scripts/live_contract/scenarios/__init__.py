@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from posthog_persons_api import Client
@@ -19,6 +19,8 @@ from posthog_persons_api import Client
 from posthog_persons import AsyncPersonsClient, PersonsClient
 
 from ..seeding import SeedPlan
+
+E = TypeVar("E", bound=BaseException)
 
 
 class ScenarioFailure(AssertionError):
@@ -28,6 +30,14 @@ class ScenarioFailure(AssertionError):
 def expect(condition: object, message: str) -> None:
     if not condition:
         raise ScenarioFailure(message)
+
+
+def expect_raises(error: type[E], call: Callable[[], object], message: str) -> E:
+    try:
+        call()
+    except error as caught:
+        return caught
+    raise ScenarioFailure(message)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import Context, Scenario, expect
+from . import Context, Scenario, ScenarioFailure, expect
 from .workflows import UNKNOWN_UUID
 
 # The read throttle of the persons API for a personal API key: ClickHouseBurstRateThrottle,
@@ -51,7 +51,7 @@ def throttled_read(ctx: Context) -> None:
             if answer.status_code == 429:
                 return
             expect(answer.status_code == 200, f"a read answered {answer.status_code}")
-    raise AssertionError(f"no 429 after {THROTTLE_ATTEMPTS} reads")
+    raise ScenarioFailure(f"no 429 after {THROTTLE_ATTEMPTS} reads")
 
 
 def _scenario(run: Callable[[Context], Any], **options: Any) -> Scenario:

@@ -15,7 +15,7 @@ from posthog_persons import (
     NotFoundError,
 )
 
-from . import Context, Scenario, expect
+from . import Context, Scenario, expect, expect_raises
 
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
 WRONG_KEY = "phx_this_key_is_wrong_0000000000"
@@ -37,9 +37,7 @@ def iterate_with_a_property_filter_across_pages(ctx: Context) -> None:
         uuids = [p.uuid for p in everyone]
         expect(len(set(uuids)) == len(uuids), "a person was listed twice across pages")
         expect(len(everyone) == len(ctx.plan.persons), f"listed {len(everyone)} seeded persons")
-        readers = list(
-            client.iter_persons(properties=ctx.plan.run_filter("reader"), page_size=2)
-        )
+        readers = list(client.iter_persons(properties=ctx.plan.run_filter("reader"), page_size=2))
         expect(len(readers) == len(ctx.plan.role("reader")), f"listed {len(readers)} readers")
         expect({p.uuid for p in readers} <= set(uuids), "a reader was missing from the run")
         expect(
@@ -58,18 +56,15 @@ def get_person_by_uuid_and_by_numeric_id(ctx: Context) -> None:
         expect(found.id is not None, "the batch lookup gave no numeric id")
         assert found.id is not None
         expect(client.get_person(found.id).uuid == found.uuid, "retrieve by numeric id differs")
-        try:
-            client.get_person(UNKNOWN_UUID)
-        except NotFoundError:
-            pass
-        else:
-            raise AssertionError("an unknown UUID was found")
-        try:
-            client.get_person(reader.distinct_id)
-        except InvalidInputError:
-            pass  # refused before any request: a distinct id is not a person id
-        else:
-            raise AssertionError("a distinct id was accepted as a person id")
+        expect_raises(
+            NotFoundError, lambda: client.get_person(UNKNOWN_UUID), "an unknown UUID was found"
+        )
+        # Refused before any request: a distinct id is not a person id.
+        expect_raises(
+            InvalidInputError,
+            lambda: client.get_person(reader.distinct_id),
+            "a distinct id was accepted as a person id",
+        )
 
 
 def batch_lookups(ctx: Context) -> None:
@@ -94,12 +89,10 @@ def update_and_delete_a_property(ctx: Context) -> None:
 
 def a_bad_key_is_an_authentication_error(ctx: Context) -> None:
     with ctx.persons(api_key=WRONG_KEY) as client:
-        try:
-            next(client.iter_persons())
-        except AuthenticationError as error:
-            expect("phx_this_key_is_wrong" not in str(error), "the key leaked into the error")
-        else:
-            raise AssertionError("a wrong key was accepted")
+        error = expect_raises(
+            AuthenticationError, lambda: next(client.iter_persons()), "a wrong key was accepted"
+        )
+        expect("phx_this_key_is_wrong" not in str(error), "the key leaked into the error")
 
 
 def erasure_bulk_delete_by_distinct_id_then_wait(ctx: Context) -> None:
