@@ -84,8 +84,13 @@ def test_a_contract_change_turns_the_affected_cassette_red(tmp_path: Path) -> No
     from posthog_persons.testing import EmulatorContractError
 
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    # As if upstream made a field required that the recorded server never sent.
-    schema["components"]["schemas"]["Person"]["required"].append("cohort_ids")
+    retrieve = schema["paths"]["/api/projects/{project_id}/persons/{id}/"]["get"]
+    ref = retrieve["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    # As if upstream made a field required that the recorded server never sent (whatever
+    # the record's schema is called today).
+    schema["components"]["schemas"][ref.rsplit("/", 1)[-1]].setdefault("required", []).append(
+        "cohort_ids"
+    )
     changed = tmp_path / "changed.json"
     changed.write_text(json.dumps(schema), encoding="utf-8")
     cassette = (

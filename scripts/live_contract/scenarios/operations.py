@@ -9,13 +9,10 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
-
-from posthog_persons_api.types import Unset
 
 from . import Context, Scenario, expect
 from .workflows import UNKNOWN_UUID
@@ -110,16 +107,6 @@ def success_statuses(module: ModuleType) -> set[int]:
     raise KeyError(operation_id)
 
 
-def _body(module: ModuleType, data: dict[str, Any]) -> Any:
-    """The operation's body model built from plain data, whatever the generator named it."""
-    builder = getattr(module, "body_from_dict", None)
-    if builder is not None:
-        return builder(data)
-    hint = typing.get_type_hints(module.sync_detailed)["body"]
-    model = next(arg for arg in typing.get_args(hint) or (hint,) if arg is not Unset)
-    return model.from_dict(data)
-
-
 def call_operation(ctx: Context, operation_id: str) -> None:
     module = generated_modules()[operation_id]
     invocation = CALLS[operation_id](ctx)
@@ -128,7 +115,7 @@ def call_operation(ctx: Context, operation_id: str) -> None:
         args.append(invocation.person)
     kwargs = dict(invocation.query)
     if invocation.body is not None:
-        kwargs["body"] = _body(module, invocation.body)
+        kwargs["body"] = module.body_from_dict(invocation.body)
     with ctx.api() as client:
         response = module.sync_detailed(*args, client=client, **kwargs)
     expected = success_statuses(module)

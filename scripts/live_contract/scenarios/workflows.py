@@ -23,7 +23,7 @@ WRONG_KEY = "phx_this_key_is_wrong_0000000000"
 
 def _accepted(result: BulkDeleteResult) -> int:
     """Persons a bulk delete deleted now or queued for deletion (newer deployments queue)."""
-    return result.persons_deleted + int(getattr(result, "persons_queued", 0))
+    return result.persons_deleted + result.persons_queued
 
 
 def _accounted(wait: DeletionWaitResult, uuids: set[str]) -> None:
