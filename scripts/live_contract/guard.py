@@ -53,6 +53,9 @@ class Perimeter:
 
 
 class GuardTransport(httpx.BaseTransport):
+    """Checks each request, then sends it through `inner`, which it shares and never closes:
+    every client of a run closes its transport, the run closes `inner` once at the end."""
+
     def __init__(self, perimeter: Perimeter, inner: httpx.BaseTransport) -> None:
         self.perimeter = perimeter
         self.inner = inner
@@ -60,9 +63,6 @@ class GuardTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.perimeter.check(request)
         return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class AsyncGuardTransport(httpx.AsyncBaseTransport):
@@ -73,9 +73,6 @@ class AsyncGuardTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.perimeter.check(request)
         return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def _json(response: httpx.Response, what: str) -> Any:

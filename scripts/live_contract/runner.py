@@ -170,6 +170,7 @@ def run_live(
         finally:
             with live.persons() as client:
                 remove_seeded(client, plan)
+        live.transport.close()
     emulator_outcomes = record(scenarios, emulator_target(emulator(mirror)), plan, out / EMULATOR)
     divergences = compare(out / SERVER, out / EMULATOR)
     about = {
