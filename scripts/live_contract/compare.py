@@ -70,7 +70,7 @@ class Operations:
 
     def __init__(self, schema_path: Path = SCHEMA) -> None:
         schema = json.loads(schema_path.read_text(encoding="utf-8"))
-        routes = []
+        routes: list[tuple[int, str, re.Pattern[str], str]] = []
         for template, item in schema["paths"].items():
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template.rstrip("/")))
             literal = len(re.sub(r"\{[^}]+\}", "", template))
@@ -81,7 +81,7 @@ class Operations:
                             literal,
                             method.upper(),
                             re.compile(f"^{pattern}/?$"),
-                            operation["operationId"],
+                            str(operation["operationId"]),
                         )
                     )
         # The most literal template first: /persons/bulk_delete/ before /persons/{id}/.
@@ -335,9 +335,9 @@ def compare(
             for a, b in zip(ours, theirs, strict=False):
                 for kind, field_, x, y in compare_pair(a, b):
                     note(operation, kind, field_, x, y, cassette)
-    for cassette, (ours, theirs) in _outcomes(server_dir, emulator_dir).items():
-        if (ours == "ok") != (theirs == "ok"):
-            note("(scenario)", "outcome", cassette, ours, theirs, cassette)
+    for cassette, (server_said, emulator_said) in _outcomes(server_dir, emulator_dir).items():
+        if (server_said == "ok") != (emulator_said == "ok"):
+            note("(scenario)", "outcome", cassette, server_said, emulator_said, cassette)
     return [Divergence(*key, cassettes=tuple(c)) for key, c in sorted(where.items())]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from .settings import MAX_PERSONS, PROJECT_TOKEN, RefusedError, Secret, Settings
+from .settings import MAX_PERSONS, PROJECT_TOKEN, RefusedError, Settings
 
 CAPTURE_PATH = "/batch/"
 _PROJECT_PATH = re.compile(r"^/api/projects/(?P<project>[^/]+)(/.*)?$")
@@ -82,7 +82,7 @@ def _json(response: httpx.Response, what: str) -> Any:
         raise RefusedError(f"{what} did not answer JSON (HTTP {response.status_code})") from error
 
 
-def check_project(client: httpx.Client, settings: Settings) -> Secret:
+def check_project(client: httpx.Client, settings: Settings) -> str:
     """Refuse anything but a small project the key can read; return its capture token.
 
     `client` sends to settings.host with the personal API key (through GuardTransport).
@@ -106,7 +106,7 @@ def check_project(client: httpx.Client, settings: Settings) -> Secret:
     token = details.get("api_token") if isinstance(details, dict) else None
     if not isinstance(token, str) or not token:
         raise RefusedError(f"project {settings.project_id} did not say its api_token")
-    if settings.project_token is not None and settings.project_token.reveal() != token:
+    if settings.project_token is not None and settings.project_token != token:
         raise RefusedError(
             f"{PROJECT_TOKEN} is not the token of project {settings.project_id}: events "
             "sent with it would land in another project"
@@ -123,4 +123,4 @@ def check_project(client: httpx.Client, settings: Settings) -> Secret:
             f"project {settings.project_id} holds more than {MAX_PERSONS} persons: the live "
             "check seeds, edits and deletes persons, so it only runs against a throwaway project"
         )
-    return Secret(token)
+    return token

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import vcr
+import vcr  # type: ignore[import-untyped]  # vcrpy ships no type information
 
 from .scenarios import Context, Keep, Scenario, Target
 from .seeding import SeedPlan

@@ -86,7 +86,7 @@ class Live:
             name=SERVER,
             host=self.settings.host,
             project_id=self.settings.project_id,
-            api_key=self.settings.api_key.reveal(),
+            api_key=self.settings.api_key,
             transport=self.guarded(),
             async_transport=AsyncGuardTransport(self.perimeter, self.async_transport),
             wait=self.sleep,
@@ -96,7 +96,7 @@ class Live:
         return httpx.Client(
             base_url=self.settings.host,
             transport=self.guarded(),
-            headers={"Authorization": f"Bearer {self.settings.api_key.reveal()}"},
+            headers={"Authorization": f"Bearer {self.settings.api_key}"},
             timeout=30.0,
         )
 
@@ -106,7 +106,7 @@ class Live:
     def persons(self) -> PersonsClient:
         # Paced and retried as any user's client: cleanup may follow the throttle scenario.
         return PersonsClient(
-            self.settings.api_key.reveal(),
+            self.settings.api_key,
             project_id=self.settings.project_id,
             host=self.settings.host,
             transport=self.guarded(),

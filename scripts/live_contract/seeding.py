@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from .guard import CAPTURE_PATH
-from .settings import RefusedError, Secret
+from .settings import RefusedError
 
 # role -> how many persons; what each role is for is in the scenarios that ask for it.
 ROLES: dict[str, int] = {
@@ -107,7 +107,7 @@ class SeedPlan:
 # --------------------------------------------------------------------------- capture (live)
 
 
-def capture_batch(plan: SeedPlan, token: Secret, *, now: datetime | None = None) -> dict[str, Any]:
+def capture_batch(plan: SeedPlan, token: str, *, now: datetime | None = None) -> dict[str, Any]:
     """The body of `POST {capture_host}/batch/` that creates the plan's persons.
 
     One `$identify` event per person (https://posthog.com/docs/api/capture): `distinct_id` is
@@ -131,7 +131,7 @@ def capture_batch(plan: SeedPlan, token: Secret, *, now: datetime | None = None)
                 "uuid": str(uuid.uuid4()),
             }
         )
-    return {"api_key": token.reveal(), "batch": events}
+    return {"api_key": token, "batch": events}
 
 
 def _lookup(client: httpx.Client, project_id: str, distinct_ids: list[str]) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def seed_live(
     capture: httpx.Client,
     project_id: str,
     plan: SeedPlan,
-    token: Secret,
+    token: str,
     *,
     timeout: float = 600.0,
     poll_interval: float = 5.0,

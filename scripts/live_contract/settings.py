@@ -29,23 +29,6 @@ class RefusedError(Exception):
     """The check will not run (or stops) before touching anything it should not."""
 
 
-class Secret:
-    """A credential whose repr and str never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-
 def _origin(name: str, raw: str) -> str:
     parts = urlsplit(raw.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -59,9 +42,10 @@ def _origin(name: str, raw: str) -> str:
 class Settings:
     host: str
     project_id: str
-    api_key: Secret = field(repr=False)
+    # repr=False: a printed Settings never shows a credential.
+    api_key: str = field(repr=False)
     capture_host: str
-    project_token: Secret | None = field(default=None, repr=False)
+    project_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -90,7 +74,7 @@ class Settings:
         return cls(
             host=host,
             project_id=project_id,
-            api_key=Secret(env["POSTHOG_PERSONAL_API_KEY"].strip()),
+            api_key=env["POSTHOG_PERSONAL_API_KEY"].strip(),
             capture_host=capture_host,
-            project_token=Secret(token) if token else None,
+            project_token=token or None,
         )
