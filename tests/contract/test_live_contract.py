@@ -315,3 +315,15 @@ def test_compare_reports_two_recordings(
     )
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["divergences"] == 0 and report["items"] == []
+
+
+def test_the_scrubber_moves_live_answers_onto_the_placeholders() -> None:
+    from live_contract.recording import Scrubber
+
+    scrub = Scrubber(HOST, str(PROJECT)).text
+    body = f'{{"next": "{HOST}/api/projects/{PROJECT}/persons/?offset=5", "k": "{PROJECT_TOKEN}"}}'
+    assert scrub(body) == (
+        '{"next": "https://posthog.invalid/api/projects/1/persons/?offset=5", "k": "phx_REDACTED"}'
+    )
+    # Another project's id that merely starts with ours is left alone (and never requested).
+    assert scrub(f"/api/projects/{PROJECT}0/") == f"/api/projects/{PROJECT}0/"
