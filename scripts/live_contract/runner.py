@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,13 @@ def server_like_emulator(
     project_id: int = int(PLACEHOLDER_PROJECT),
     **options: Any,
 ) -> FakePostHog:
-    """The emulator as the check compares it: the server's read throttle, slow deletions."""
+    """The emulator as the check compares it: the server's read throttle, slow deletions, and
+    a key with every scope, as the live check's key must be (README, "Tests")."""
     return FakePostHog(
         persons=persons,
         host=host,
         project_id=project_id,
+        scopes=("*",),
         rate_limit_per_minute=READ_BUDGET_PER_MINUTE,
         deletion_delay=EVENT_DELETION_DELAY,
         **options,
@@ -183,9 +186,13 @@ def run_live(
     return Outcome(divergences, report.write(out, divergences, about), about)
 
 
+# The emulator's clock for the committed cassettes: timestamps in them do not change with the
+# day they are re-recorded on (the runner lets time pass with `advance`).
+RECORDING_EPOCH = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+
+
 def record_emulator(into: Path, *, run_id: str = "emulator") -> dict[str, str]:
     """Record every scenario against the emulator alone (the committed cassettes' source)."""
     plan = SeedPlan.build(run_id)
-    return record(
-        SCENARIOS, emulator_target(server_like_emulator(emulator_records(plan))), plan, into
-    )
+    fake = server_like_emulator(emulator_records(plan), clock=lambda: RECORDING_EPOCH)
+    return record(SCENARIOS, emulator_target(fake), plan, into)

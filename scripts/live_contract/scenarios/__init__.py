@@ -59,7 +59,7 @@ class Context:
 
     target: Target
     plan: SeedPlan
-    _uuids: dict[str, str] = field(default_factory=dict)
+    _records: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def persons(self, api_key: str | None = None) -> PersonsClient:
         # Pacing off: the runner keeps a run within the server's budget, and a replay must not
@@ -96,10 +96,10 @@ class Context:
     def path(self, suffix: str = "") -> str:
         return f"/api/projects/{self.target.project_id}/persons/{suffix}"
 
-    def uuid(self, role: str, n: int = 0) -> str:
-        """The UUID of a seeded person, asked of the server (one recorded batch lookup)."""
+    def _record(self, role: str, n: int) -> dict[str, Any]:
+        """A seeded person as the batch lookup answers it (one recorded request, cached)."""
         distinct_id = self.plan.role(role)[n].distinct_id
-        if distinct_id not in self._uuids:
+        if distinct_id not in self._records:
             with self.http() as http:
                 answer = http.post(
                     self.path("batch_by_distinct_ids/"), json={"distinct_ids": [distinct_id]}
@@ -111,8 +111,18 @@ class Context:
                 f"the seeded person {distinct_id} was not found (HTTP {answer.status_code})",
             )
             assert isinstance(record, dict)
-            self._uuids[distinct_id] = str(record["uuid"])
-        return self._uuids[distinct_id]
+            self._records[distinct_id] = record
+        return self._records[distinct_id]
+
+    def uuid(self, role: str, n: int = 0) -> str:
+        return str(self._record(role, n)["uuid"])
+
+    def numeric_id(self, role: str, n: int = 0) -> int:
+        """The numeric id (the lookups carry it; list results carry the UUID in `id`)."""
+        value = self._record(role, n).get("id")
+        expect(isinstance(value, int), f"the lookup gave no numeric id for {role} {n}: {value!r}")
+        assert isinstance(value, int)
+        return value
 
 
 # Recorded-response filter: which answers of a scenario its cassette keeps (None: all).
