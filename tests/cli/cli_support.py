@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -104,6 +105,49 @@ def run_cli(
         completed.returncode,
         completed.stdout.decode("utf-8", "replace"),
         completed.stderr.decode("utf-8", "replace"),
+    )
+
+
+def invoke(
+    *args: str, env: dict[str, str], cwd: Path, stdin: str | bytes = b""
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI's `main` in this process: what `run_cli` does, without a new interpreter.
+
+    For everything that does not need a process of its own (kills, signals, locks held by
+    another process, resource limits): about 30x faster than `run_cli`. The environment, the
+    working directory and the standard streams are the CLI's for the call, then restored;
+    standard input is never a terminal, so the CLI can never prompt.
+    """
+    from posthog_persons.cli import main
+
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    stdout, stderr = io.BytesIO(), io.BytesIO()
+    streams = (sys.stdin, sys.stdout, sys.stderr)
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    wrappers = (
+        io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"),
+        io.TextIOWrapper(stdout, encoding="utf-8", newline="\n", write_through=True),
+        io.TextIOWrapper(stderr, encoding="utf-8", newline="\n", write_through=True),
+    )
+    sys.stdin, sys.stdout, sys.stderr = wrappers
+    try:
+        code = main(list(args))
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = streams
+        for wrapper in wrappers:
+            wrapper.flush()
+            wrapper.detach()  # or collecting the wrapper would close the buffer under it
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(
+        ["posthog-persons", *args],
+        code,
+        stdout.getvalue().decode("utf-8", "replace"),
+        stderr.getvalue().decode("utf-8", "replace"),
     )
 
 

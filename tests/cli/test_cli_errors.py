@@ -129,11 +129,11 @@ def test_status_of_jobs_with_nothing_to_track_and_of_bad_journals(
 
     missing = run_cli("status", "--journal", "nope.jsonl", env=emulator.env(), cwd=tmp_path)
     assert missing.returncode == 2
-    assert "journal not found: nope.jsonl" in _one_line_error(missing.stderr)
+    assert "journal nope.jsonl: not found" in _one_line_error(missing.stderr)
     write_lines(tmp_path / "ids.txt", ["not json"])
-    damaged = run_cli("status", "--journal", "ids.txt", env=emulator.env(), cwd=tmp_path)
-    assert damaged.returncode == 2
-    assert "line 1 is not JSON" in _one_line_error(damaged.stderr)
+    other = run_cli("status", "--journal", "ids.txt", env=emulator.env(), cwd=tmp_path)
+    assert other.returncode == 2
+    assert "is not a posthog-persons journal" in _one_line_error(other.stderr)
     bad_timeout = run_cli(
         "status", "--journal", "ids.txt", "--timeout", "soon", env=emulator.env(), cwd=tmp_path
     )

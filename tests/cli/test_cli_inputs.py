@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cli_support import Emulator, assert_no_key, journal_records, run_cli
+from cli_support import Emulator, assert_no_key, invoke, journal_records, run_cli
 
 
 def _messy_file(path: Path, good: list[str]) -> None:
@@ -69,9 +69,9 @@ def test_all_invalid_deletes_nothing(emulator: Emulator, tmp_path: Path) -> None
 
 def test_distinct_id_rules(emulator: Emulator, tmp_path: Path) -> None:
     first = emulator.fake.persons[0]["distinct_ids"][0]
-    (tmp_path / "ids.txt").write_text(f"{first}\nbell\x07id\n{'d' * 401}\n {first} \n")
+    (tmp_path / "ids.txt").write_text(f"{first}\nbell\x07id\n{'d' * 401}\n{first}\n")
 
-    result = run_cli(
+    result = invoke(
         "delete", "--distinct-ids-file", "ids.txt", "--dry-run", env=emulator.env(), cwd=tmp_path
     )
 
@@ -80,6 +80,51 @@ def test_distinct_id_rules(emulator: Emulator, tmp_path: Path) -> None:
     assert "control characters: 1" in result.stderr
     assert "too long for a distinct id: 1" in result.stderr
     assert "1 duplicate" in result.stderr
+
+
+def test_ids_are_exact_strings_whitespace_is_rejected_unless_stripping_is_asked_for(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A file holding " alice" must never delete the person "alice"."""
+    alice, bob, carol = emulator.fake.persons[:3]
+    spaced = f" {alice['distinct_ids'][0]}"
+    lines = [spaced, f"{bob['distinct_ids'][0]}\t", carol["distinct_ids"][0], "   ", ""]
+    # CRLF: the terminator goes, and only it (a lone trailing CR is part of the id).
+    (tmp_path / "ids.txt").write_bytes("\r\n".join(lines).encode() + b"\r\n")
+    command = ("delete", "--distinct-ids-file", "ids.txt", "--yes")
+
+    result = invoke(*command, env=emulator.env(), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Read ids.txt: 5 lines, 1 unique distinct ids (2 blank lines skipped)." in result.stderr
+    assert "Rejected 2 lines (leading or trailing whitespace: 2):" in result.stderr
+    assert f"line 1: leading or trailing whitespace ({spaced!r}; --strip-whitespace" in (
+        result.stderr
+    )
+    assert "line 2: leading or trailing whitespace (" in result.stderr
+    sent = [i for r in emulator.bulk_deletes() for i in r.body["distinct_ids"]]
+    assert sent == [carol["distinct_ids"][0]]
+    assert emulator.fake.get_person(alice["uuid"]) is not None, "alice is not ' alice'"
+    assert emulator.fake.get_person(bob["uuid"]) is not None
+
+    (tmp_path / "ids.txt").write_text(f"{spaced}\n{bob['distinct_ids'][0]}\t\n")
+    stripped = invoke(
+        *command, "--strip-whitespace", "--journal", "strip.jsonl", env=emulator.env(), cwd=tmp_path
+    )
+    assert stripped.returncode == 0, stripped.stderr
+    assert "Rejected" not in stripped.stderr
+    assert emulator.fake.get_person(alice["uuid"]) is None
+    assert emulator.fake.get_person(bob["uuid"]) is None
+
+    # The same rule for UUIDs, and for a CSV cell.
+    dave = emulator.fake.persons[0]
+    (tmp_path / "u.csv").write_text(f"uuid\n {dave['uuid']}\n")
+    cell = invoke(
+        "delete", "--ids-file", "u.csv", "--column", "uuid", "--dry-run",
+        env=emulator.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert cell.returncode == 2
+    assert "leading or trailing whitespace: 1" in cell.stderr
 
 
 def test_csv_column_and_missing_column(emulator: Emulator, tmp_path: Path) -> None:

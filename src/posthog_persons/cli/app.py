@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from posthog_persons.errors import PostHogError
 
 from . import delete, export, lookup, status
-from .config import KEY_ENV, known_secrets
+from .config import KEY_ENV, redact
 from .exits import CLIError, Exit
 from .failures import describe
 from .journal import BATCH_MAX
@@ -168,6 +168,12 @@ def _id_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--column", metavar="NAME", help="read FILE as CSV and take the ids from this column"
     )
+    parser.add_argument(
+        "--strip-whitespace",
+        action="store_true",
+        help="remove spaces and tabs around each id (default: such lines are rejected, since "
+        "' alice' and 'alice' are different distinct ids)",
+    )
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -234,9 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
         _DELETE_EPILOG,
         _usage(
             "delete",
-            "[--column NAME] [--delete-events] [--delete-recordings]",
-            "[--keep-person] [--journal PATH] [--batch-size N]",
-            "[--dry-run] [-y]",
+            "[--column NAME] [--strip-whitespace] [--delete-events]",
+            "[--delete-recordings] [--keep-person] [--journal PATH]",
+            "[--batch-size N] [--dry-run] [-y] [--force]",
         ),
     )
     _id_inputs(sub)
@@ -267,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="look the ids up and print what would be deleted; delete nothing",
     )
     sub.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    sub.add_argument(
+        "--force",
+        action="store_true",
+        help="run even while another job deletes the same ids in the same project "
+        "(each id is then sent by both)",
+    )
     sub.set_defaults(handler=delete.run)
 
     sub = command(
@@ -316,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lookup",
         "Resolve a file of ids to persons.",
         _LOOKUP_EPILOG,
-        _usage("lookup", "[--column NAME] [--format {jsonl,csv}] [-o FILE]"),
+        _usage("lookup", "[--column NAME] [--strip-whitespace] [--format {jsonl,csv}] [-o FILE]"),
     )
     _id_inputs(sub)
     _output_options(sub)
@@ -335,37 +347,40 @@ def _refuse_key_flags(argv: Sequence[str]) -> None:
             )
 
 
-class _Redact(logging.Filter):
-    """Belt and braces: no log line may carry the key, whatever a library logs."""
+class _RedactingFormatter(logging.Formatter):
+    """No log line may carry the key, whatever a library logs or a server echoes.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = known_secrets() | {os.environ.get(KEY_ENV, "").strip()} - {""}
-        message = record.getMessage()
-        if any(secret in message for secret in secrets):
-            for secret in secrets:
-                message = message.replace(secret, "phx_***")
-            record.msg, record.args = message, None
-        return True
+    Applied to the whole formatted record (message, its arguments, and the traceback of
+    `exc_info`, whose exception messages can hold a server's error body), not to `msg` only.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+_handler: logging.Handler | None = None
 
 
 def _setup_logging(verbosity: int) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_Redact())
+    global _handler
     root = logging.getLogger()
-    root.addHandler(handler)
+    if _handler is not None:  # `main` called again in one process (tests, embedding)
+        root.removeHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(_handler)
     root.setLevel(logging.WARNING)
-    if verbosity >= 1:
-        logging.getLogger("posthog_persons").setLevel(logging.DEBUG if verbosity > 1 else "INFO")
+    level = logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.NOTSET
+    logging.getLogger("posthog_persons").setLevel(level)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= 2 else logging.NOTSET)
     if verbosity >= 2:
-        for name in ("httpx", "httpcore"):
-            logging.getLogger(name).setLevel(logging.DEBUG)
         # httpcore traces every header write; that would be the one place a key could leak.
         logging.getLogger("httpcore").setLevel(logging.INFO)
 
 
 def _fail(message: str, code: Exit) -> Exit:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {redact(message)}", file=sys.stderr)
     return code
 
 

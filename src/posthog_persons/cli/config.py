@@ -28,8 +28,23 @@ _KEY_HELP = f"set {KEY_ENV} or pass --api-key-file PATH"
 _secrets: set[str] = set()
 
 
+REDACTED = "phx_***"
+
+
 def known_secrets() -> frozenset[str]:
-    return frozenset(_secrets)
+    return frozenset(_secrets | {os.environ.get(KEY_ENV, "").strip()} - {""})
+
+
+def redact(text: str) -> str:
+    """`text` with every key this process knows masked.
+
+    For all text that did not originate here (a server's error body can echo the
+    Authorization header) before it reaches the terminal, a log record or the journal.
+    """
+    for secret in known_secrets():
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 @dataclass(frozen=True)

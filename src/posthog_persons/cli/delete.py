@@ -8,6 +8,7 @@ and after its answer, and a batch is confirmed exactly when its result line is o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from posthog_persons.errors import PostHogError
 from posthog_persons.pacing import DEFAULT_RATE_LIMITS, paced_seconds
 
-from .config import Target, client_from_args, target_of
+from .config import Target, client_from_args, redact, target_of
 from .confirm import confirm
 from .exits import CLIError, Exit
 from .failures import describe
@@ -26,15 +27,17 @@ from .inputs import IdFile, IdKind, input_of, load_ids
 from .interrupts import GracefulStop
 from .journal import (
     BATCH_MAX,
-    BatchResult,
-    Intent,
+    Existing,
     JobSpec,
+    JournalLost,
     JournalState,
     JournalWriter,
+    check_path,
     default_path,
-    discard_if_unstarted,
+    discard_torn,
     load,
 )
+from .locks import JobLock
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -86,13 +89,24 @@ def run(args: argparse.Namespace) -> Exit:
         )
     if path == "-" and args.journal is None and not args.dry_run:
         raise CLIError("reading ids from standard input needs --journal PATH to record the job")
+    journal_path = Path(args.journal) if args.journal is not None else default_path(path)
+    # Before the input is read or anything is sent: a path that is not this tool's journal
+    # (a document, /dev/null, a FIFO, a directory) is refused as it is, never replaced.
+    existing = None if args.dry_run else check_path(journal_path)
     with client_from_args(args) as client:
-        return _run(args, client, kind, path)
+        return _run(args, client, kind, path, journal_path, existing)
 
 
-def _run(args: argparse.Namespace, client: PersonsClient, kind: IdKind, path: str) -> Exit:
+def _run(
+    args: argparse.Namespace,
+    client: PersonsClient,
+    kind: IdKind,
+    path: str,
+    journal_path: Path,
+    existing: Existing | None,
+) -> Exit:
     target = target_of(client)
-    id_file = load_ids(path, kind=kind, column=args.column)
+    id_file = load_ids(path, kind=kind, column=args.column, strip_whitespace=args.strip_whitespace)
     for line in id_file.describe():
         print(line, file=sys.stderr)
     if not id_file.ids:
@@ -112,44 +126,52 @@ def _run(args: argparse.Namespace, client: PersonsClient, kind: IdKind, path: st
         scope=target.scope,
         project_id=target.project_id,
     )
-    if args.dry_run:
+    if existing is None:
         return dry_run(client, spec, id_file, target)
-    journal_path = Path(args.journal) if args.journal is not None else default_path(path)
-    state = _existing(journal_path, spec)
-    if state is not None and state.complete:
-        print(f"The job in {journal_path} is already complete; nothing to do.", file=sys.stderr)
-        return report(state, journal_path, target)
-    try:
-        lookup(client, kind, id_file.ids[:1])
-    except PostHogError as error:
-        message, code = describe(error, where="checking access before deleting")
-        raise CLIError(message, code) from error
-    if not args.yes:
-        confirm(_summary(spec, target, state), ids_on_stdin=path == "-")
-    if state is None:
-        writer = JournalWriter.create(journal_path, spec, tool=_tool())
-    else:
-        writer = JournalWriter.reopen(journal_path)
-    with writer:
-        # Re-read under the lock: the file is the truth, not what was read before asking.
-        state = load(journal_path)
-        if state.spec.differences(spec):
-            raise CLIError(f"{journal_path} changed while starting; run again")
-        job = DeleteJob(client, spec, id_file.ids, writer, state)
+    with contextlib.ExitStack() as held:
+        if not args.force:
+            held.enter_context(JobLock.acquire(spec, journal=journal_path))
+        state = _existing(journal_path, existing, spec)
+        if state is not None and state.complete:
+            print(f"The job in {journal_path} is already complete; nothing to do.", file=sys.stderr)
+            return report(state, journal_path, target)
         try:
-            job.run()
-        except KeyboardInterrupt:
-            print("Interrupted.", file=sys.stderr)
-        except JobStopped as stopped:
-            print(f"posthog-persons: error: {stopped}", file=sys.stderr)
-    # Not complete (interrupted, or stopped by the server or the network): exit 130, resumable.
-    return report(load(journal_path), journal_path, target)
+            lookup(client, kind, id_file.ids[:1])
+        except PostHogError as error:
+            message, code = describe(error, where="checking access before deleting")
+            raise CLIError(message, code) from error
+        if not args.yes:
+            confirm(_summary(spec, target, state), ids_on_stdin=path == "-")
+        if state is None:
+            writer = JournalWriter.create(journal_path, spec, tool=_tool())
+        else:
+            writer = JournalWriter.reopen(journal_path)
+        with writer:
+            # Re-read under the lock: the file is the truth, not what was read before asking.
+            state = load(journal_path)
+            if state.spec.differences(spec):
+                raise CLIError(f"{journal_path} changed while starting; run again")
+            job = DeleteJob(client, spec, id_file.ids, writer, state)
+            try:
+                job.run()
+            except KeyboardInterrupt:
+                print("Interrupted.", file=sys.stderr)
+            except JobStopped as stopped:
+                print(f"posthog-persons: error: {stopped}", file=sys.stderr)
+            except JournalLost as lost:
+                print(f"posthog-persons: error: {job.lost(lost)}", file=sys.stderr)
+                return Exit.INTERRUPTED
+        # Not complete (interrupted, or stopped by the server or the network): exit 130.
+        return report(load(journal_path), journal_path, target)
 
 
-def _existing(path: Path, spec: JobSpec) -> JournalState | None:
-    if not path.exists():
+def _existing(path: Path, existing: Existing, spec: JobSpec) -> JournalState | None:
+    # Looked at again now that the job lock is held: another run may have ended meanwhile.
+    existing = check_path(path)
+    if existing is Existing.NOTHING:
         return None
-    if discard_if_unstarted(path):
+    if existing is Existing.TORN:
+        discard_torn(path)
         return None
     state = load(path)
     differences = state.spec.differences(spec)
@@ -178,8 +200,8 @@ def _summary(spec: JobSpec, target: Target, state: JournalState | None) -> list[
     ]
     if state.in_flight is not None:
         lines.append(
-            f"Batch {state.in_flight.batch + 1} was in flight when the last run stopped; it "
-            "is checked and re-sent."
+            f"Batch {state.in_flight.batch + 1} was in flight when the last run stopped; its "
+            "answer was lost, so it is sent again."
         )
     return lines
 
@@ -207,6 +229,8 @@ class DeleteJob:
         self.kind = IdKind(spec.kind)
         self.sent_at = list(state.sent_at)
         self.done = state.ids_done
+        # The batch about to be sent, or whose answer is awaited: where a stop leaves the job.
+        self.current: int = state.next_batch
         self.progress = Progress(
             sys.stderr,
             total=spec.total,
@@ -231,7 +255,10 @@ class DeleteJob:
         try:
             with GracefulStop() as stop:
                 if self.state.in_flight is not None:
-                    self._resend(self.state.in_flight)
+                    # Its answer was lost: what the server did with it is unknown, so it is
+                    # sent again and counted by what the server confirms this time.
+                    intent = self.state.in_flight
+                    self._send(intent.batch, intent.attempt + 1, intent.ids)
                 for batch in range(first, self.spec.batches):
                     if stop.requested:
                         raise KeyboardInterrupt
@@ -239,15 +266,19 @@ class DeleteJob:
                     self._send(batch, 1, self.ids[start:end])
         except KeyboardInterrupt:
             self.progress.close()
-            self.writer.append({"type": "interrupted", "ids_done": self.done})
+            self._note({"type": "interrupted", "ids_done": self.done})
+            raise
+        except JournalLost:
+            self.progress.close()
             raise
         except PostHogError as error:
             self.progress.close()
             message, code = describe(error)
-            self.writer.append({"type": "failure", "error": message})
+            self._note({"type": "failure", "batch": self.current, "error": message})
             if code is not Exit.USAGE:
-                # Retries exhausted on a server error, the network or rate limits: the job is
-                # not finished, and the journal resumes it once the server is back.
+                # Retries exhausted on a server error, the network, rate limits or an answer
+                # without the documented shape: the job is not finished, and the journal
+                # resumes it once the server is back.
                 raise JobStopped(message) from error
             raise CLIError(
                 f"{message}. {self.done:,} of {self.spec.total:,} ids are done; the journal "
@@ -257,89 +288,83 @@ class DeleteJob:
         self.progress.update(self.done, force=True)
         self.progress.close()
         totals = load(self.writer.path).totals()
-        self.writer.append({"type": "done", **totals})
+        self._note({"type": "done", **totals})
+
+    def _note(self, record: dict[str, Any]) -> None:
+        """A record for people reading the journal; the job does not depend on it."""
+        with contextlib.suppress(JournalLost):
+            self.writer.append(record)
 
     def _send(self, batch: int, attempt: int, batch_ids: list[str]) -> None:
+        self.current = batch
         uuids: list[str] | None = None
         if self.spec.resolves_uuids:
             found = lookup(self.client, self.kind, batch_ids)
             uuids = list(dict.fromkeys(person.uuid for person in found.values()))
-        self._deliver(Intent(batch, attempt, batch_ids, uuids, None), already_gone=0)
-
-    def _resend(self, intent: Intent) -> None:
-        """The batch whose result is unknown: see what is left of it, then send it again."""
-        already_gone = 0
-        present = True
-        if not self.spec.keep_person:
-            values = intent.person_uuids if self.spec.resolves_uuids else intent.ids
-            values = values or []
-            kind = IdKind.UUID if self.spec.resolves_uuids else self.kind
-            still_there = lookup(self.client, kind, values) if values else {}
-            already_gone = len(values) - len(still_there)
-            present = bool(still_there)
-        retry = Intent(intent.batch, intent.attempt + 1, intent.ids, intent.person_uuids, None)
-        if not present:
-            # Nothing left to delete: record the outcome without another request.
-            self._record(retry, None, already_gone)
-            return
-        self._deliver(retry, already_gone=already_gone)
-
-    def _deliver(self, intent: Intent, *, already_gone: int) -> None:
-        self.writer.append(
-            {
-                "type": "intent",
-                "batch": intent.batch,
-                "attempt": intent.attempt,
-                "ids": intent.ids,
-                **(
-                    {"person_uuids": intent.person_uuids} if intent.person_uuids is not None else {}
-                ),
-            }
-        )
+        record: dict[str, Any] = {
+            "type": "intent",
+            "batch": batch,
+            "attempt": attempt,
+            "ids": batch_ids,
+        }
+        if uuids is not None:
+            record["person_uuids"] = uuids
+        self.writer.append(record)
+        # Nothing is sent unless the intent is on disk under the journal's name.
+        self.writer.ensure_in_place()
         self.sent_at.append(time.time())
         flags: dict[str, Any] = {
             "delete_events": self.spec.delete_events,
             "delete_recordings": self.spec.delete_recordings,
             "keep_person": self.spec.keep_person,
         }
-        if intent.person_uuids is not None:
-            result = (
-                self.client.bulk_delete(ids=intent.person_uuids, **flags)
-                if intent.person_uuids
-                else None
-            )
+        if uuids is not None:
+            result = self.client.bulk_delete(ids=uuids, **flags) if uuids else None
         elif self.kind is IdKind.DISTINCT_ID:
-            result = self.client.bulk_delete(distinct_ids=intent.ids, **flags)
+            result = self.client.bulk_delete(distinct_ids=batch_ids, **flags)
         else:
-            result = self.client.bulk_delete(ids=intent.ids, **flags)
-        outcome = BatchResult(
-            batch=intent.batch,
-            persons_found=result.persons_found if result is not None else 0,
-            persons_deleted=result.persons_deleted if result is not None else 0,
-            errors=[str(e) for e in result.errors] if result is not None else [],
-            already_gone=already_gone,
-            resent=intent.attempt > 1,
-        )
-        self._record(intent, outcome, already_gone)
-
-    def _record(self, intent: Intent, outcome: BatchResult | None, already_gone: int) -> None:
-        if outcome is None:
-            outcome = BatchResult(intent.batch, 0, 0, [], already_gone, resent=False)
+            result = self.client.bulk_delete(ids=batch_ids, **flags)
         self.writer.append(
             {
                 "type": "result",
-                "batch": outcome.batch,
-                "attempt": intent.attempt,
-                "persons_found": outcome.persons_found,
-                "persons_deleted": outcome.persons_deleted,
-                "errors": outcome.errors,
-                "already_gone": outcome.already_gone,
-                "resent": outcome.resent,
+                "batch": batch,
+                "attempt": attempt,
+                "persons_found": result.persons_found if result is not None else 0,
+                "persons_deleted": result.persons_deleted if result is not None else 0,
+                # From the server: masked like any text it sends, should it echo the key.
+                "errors": [redact(str(e)) for e in result.errors] if result is not None else [],
+                "resent": attempt > 1,
             }
         )
-        start, end = self.spec.batch_range(intent.batch)
+        start, end = self.spec.batch_range(batch)
         self.done += end - start
+        self.current = batch + 1
         self.progress.update(self.done)
+
+    def lost(self, lost: JournalLost) -> str:
+        """What a JournalLost did to the job, whether it can resume, and how."""
+        done = f"{self.done:,} of {self.spec.total:,} ids are done"
+        stop = f"The job stopped at batch {self.current + 1} of {self.spec.batches}"
+        if lost.recoverable:
+            return (
+                f"the journal {lost.path} {lost.problem}. {stop}: {done}, and nothing was "
+                "sent that the journal does not record. Free some space (or fix the file "
+                "system), then run the same command again to resume"
+            )
+        saved = self.writer.save_copy()
+        if saved == lost.path:
+            how = f"What it recorded was written back to {saved}: run the same command again"
+        elif saved is not None:
+            how = (
+                f"What it recorded was saved as {saved}: resume with the same command and "
+                f"--journal {saved}"
+            )
+        else:
+            how = (
+                "What it recorded could not be saved: the same command starts the job afresh "
+                "(ids already deleted are simply not found), but this run's counts are lost"
+            )
+        return f"the journal {lost.path} {lost.problem}. {stop}: {done}. {how} to resume"
 
 
 def report(state: JournalState, path: Path, target: Target) -> Exit:
@@ -357,23 +382,30 @@ def report(state: JournalState, path: Path, target: Target) -> Exit:
         file=out,
     )
     print(f"  {'persons found':<24}{totals['found']:,}", file=out)
-    gone = (
-        f" ({totals['already_gone']:,} already gone when an interrupted batch was re-sent)"
-        if totals["already_gone"]
-        else ""
-    )
     kept = " (--keep-person)" if spec.keep_person else ""
-    print(f"  {'persons deleted':<24}{totals['deleted']:,}{gone}{kept}", file=out)
+    print(f"  {'persons deleted':<24}{totals['deleted']:,}{kept}", file=out)
     print(f"  {'deletion errors':<24}{totals['errors']:,}", file=out)
     print(f"  {'journal':<24}{path}", file=out)
+    resent_batches = state.resent_batches()
+    if resent_batches:
+        shown = ", ".join(str(k + 1) for k in resent_batches[:_SHOWN_ERRORS])
+        more = ", ..." if len(resent_batches) > _SHOWN_ERRORS else ""
+        most = sum(min(spec.batch_size, spec.total - k * spec.batch_size) for k in resent_batches)
+        print(
+            f"Re-sent after an interruption: batch {shown}{more}. The answer to the first "
+            "attempt was lost, so the counts above are what the server confirmed for the "
+            f"re-send; persons the lost attempt deleted (at most {most:,}) are not in them.",
+            file=out,
+        )
     if not state.complete:
         print(f"Re-run the same command to resume (journal {path}).", file=out)
         return Exit.INTERRUPTED
     tracked = len(state.all_tracked())
     if spec.delete_events and tracked:
         print(
-            f"Event deletion is queued for {tracked:,} persons and runs asynchronously (it can "
-            f"take days). Follow it with:\n  posthog-persons status --journal {path} --wait",
+            f"Event deletion was requested for the {totals['found']:,} persons found, and runs "
+            f"asynchronously (it can take days). Follow it with:\n"
+            f"  posthog-persons status --journal {path} --wait",
             file=out,
         )
     errors = state.errors()

@@ -16,7 +16,7 @@ from posthog_persons.errors import (
     ServerError,
 )
 
-from .config import KEY_ENV
+from .config import KEY_ENV, redact
 from .exits import Exit
 
 
@@ -28,7 +28,12 @@ def unwrap(error: BaseException) -> BaseException:
 
 
 def describe(error: PostHogError, *, where: str = "") -> tuple[str, Exit]:
-    """One line and an exit code for an error from the client."""
+    """One line and an exit code for an error from the client, the key masked in it."""
+    message, code = _describe(error, where)
+    return redact(message), code
+
+
+def _describe(error: PostHogError, where: str) -> tuple[str, Exit]:
     error = unwrap(error)  # type: ignore[assignment]
     at = f" ({where})" if where else ""
     if isinstance(error, AuthenticationError):

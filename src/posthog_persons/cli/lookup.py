@@ -52,7 +52,7 @@ def run_get(args: argparse.Namespace) -> Exit:
 
 def run_lookup(args: argparse.Namespace) -> Exit:
     kind, path = input_of(args)
-    id_file = load_ids(path, kind=kind, column=args.column)
+    id_file = load_ids(path, kind=kind, column=args.column, strip_whitespace=args.strip_whitespace)
     for line in id_file.describe():
         print(line, file=sys.stderr)
     if not id_file.ids:
