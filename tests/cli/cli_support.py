@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from posthog_persons.testing import FakePostHog, RecordedRequest
+from posthog_persons.testing import EmulatorResponse, FakePostHog, RecordedRequest
 
 # Distinctive, so that a grep for it cannot match anything else.
 API_KEY = "phx_cli_SECRET_5c1f0e9a7b3d42c6"
@@ -57,6 +58,8 @@ PEAK_MEMORY = (
 class Emulator:
     fake: FakePostHog
     url: str
+    # The CLI's per-user cache (its job locks) for this test, not the real one.
+    cache: Path
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_")}
@@ -66,6 +69,7 @@ class Emulator:
             POSTHOG_PROJECT_ID=str(PROJECT_ID),
             # Plain progress lines, and promptly, so that a test sees them.
             COLUMNS="100",
+            XDG_CACHE_HOME=str(self.cache),
         )
         env.update(extra)
         return env
@@ -76,6 +80,42 @@ class Emulator:
             for r in self.fake.requests
             if r.operation == "bulk_delete" and (r.status == 202 or not ok_only)
         ]
+
+
+@dataclass
+class Misbehaviour:
+    """The emulator acts on each request to `endpoint` as usual, then answers `rewrite(answer)`
+    instead (while `active`): a server that breaks its contract, for the CLI's tests."""
+
+    endpoint: str
+    rewrite: Callable[[EmulatorResponse], EmulatorResponse]
+    active: bool = True
+    calls: int = 0
+
+
+def misbehave(
+    fake: FakePostHog, endpoint: str, rewrite: Callable[[EmulatorResponse], EmulatorResponse]
+) -> Misbehaviour:
+    """Rewrite the answers to `.../persons/<endpoint>/` (e.g. "bulk_delete")."""
+    misbehaviour = Misbehaviour(endpoint, rewrite)
+    original = fake.handle
+
+    def handle(method: str, url: str, headers: Any = None, body: bytes | None = None) -> Any:
+        answer = original(method, url, headers, body)
+        if misbehaviour.active and urlsplit(url).path.rstrip("/").endswith(f"/{endpoint}"):
+            misbehaviour.calls += 1
+            return misbehaviour.rewrite(answer)
+        return answer
+
+    # The HTTP server calls `fake.handle`: an instance attribute shadows the method.
+    fake.handle = handle  # type: ignore[method-assign]
+    return misbehaviour
+
+
+def answer(status: int, body: Any) -> Callable[[EmulatorResponse], EmulatorResponse]:
+    """A rewrite that answers this status and JSON body, whatever the emulator said."""
+    data = json.dumps(body).encode()
+    return lambda _: EmulatorResponse(status, {"Content-Type": "application/json"}, data)
 
 
 def run_cli(

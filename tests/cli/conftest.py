@@ -12,7 +12,7 @@ from posthog_persons.testing import FakePostHog
 
 
 @pytest.fixture
-def emulator_factory() -> Iterator[Callable[..., Emulator]]:
+def emulator_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Emulator]]:
     """Start emulators serving real HTTP on loopback: `emulator_factory(persons, **options)`."""
     with ExitStack() as stack:
 
@@ -23,7 +23,7 @@ def emulator_factory() -> Iterator[Callable[..., Emulator]]:
                 persons, seed=seed, project_id=PROJECT_ID, api_key=API_KEY, validate=validate
             )
             server = stack.enter_context(fake.serve(port=0))
-            return Emulator(fake=fake, url=server.url)
+            return Emulator(fake=fake, url=server.url, cache=tmp_path_factory.mktemp("cache"))
 
         yield start
 

@@ -309,9 +309,14 @@ class DeleteJob:
         }
         if uuids is not None:
             record["person_uuids"] = uuids
-        self.writer.append(record)
-        # Nothing is sent unless the intent is on disk under the journal's name.
+        # Nothing is sent unless its intent is on disk under the journal's name.
         self.writer.ensure_in_place()
+        self.writer.append(record)
+        try:
+            self.writer.ensure_in_place()
+        except JournalLost:
+            self.writer.retract_last()  # not sent: the saved journal must not say it was
+            raise
         self.sent_at.append(time.time())
         flags: dict[str, Any] = {
             "delete_events": self.spec.delete_events,

@@ -82,20 +82,23 @@ class JobSpec:
 
     @property
     def resolves_uuids(self) -> bool:
-        """Whether each batch of distinct ids is resolved to person UUIDs before it is sent.
+        """Whether each batch is resolved to person UUIDs (a lookup) before it is sent.
 
-        Event and recording deletions are tracked by person UUID, and a delete by distinct id
-        never says which persons it hit: resolving first (and deleting by those UUIDs) is the
-        only way to know them. A batch of UUIDs needs no lookup: its ids are the UUIDs.
+        Event and recording deletions are tracked by person UUID, and a bulk delete never says
+        which persons it hit: resolving first (and deleting by those UUIDs) is the only way to
+        know them. For a batch of UUIDs it tells which of them are persons at all: a UUID that
+        matches nobody gets no deletion record, and `status` would call it unknown forever.
         """
-        return self.kind == "distinct_ids" and (self.delete_events or self.delete_recordings)
+        if self.kind == "ids":
+            return self.delete_events
+        return self.delete_events or self.delete_recordings
 
     def tracked(self, intent: Intent) -> list[str]:
         """The person UUIDs whose event deletions this batch queues, to poll in `status`."""
         if not self.delete_events:
             return []
-        if self.kind == "ids":
-            return intent.ids
+        if intent.person_uuids is None and self.kind == "ids":
+            return intent.ids  # a batch of UUIDs recorded by release 0.1.0, unresolved
         return intent.person_uuids or []
 
     def batch_range(self, batch: int) -> tuple[int, int]:
@@ -509,6 +512,7 @@ class JournalWriter:
         self._handle = handle
         info = os.fstat(handle.fileno())
         self._identity = (info.st_dev, info.st_ino)
+        self._last_start = info.st_size
 
     @classmethod
     def create(cls, path: Path, spec: JobSpec, *, tool: str) -> JournalWriter:
@@ -576,16 +580,21 @@ class JournalWriter:
 
         A failed write is cut off again, so the journal still ends on a complete line.
         """
-        size = self._handle.seek(0, os.SEEK_END)
+        self._last_start = self._handle.seek(0, os.SEEK_END)
         try:
             _write_all(self._handle, _line(record))
         except OSError as error:
-            with contextlib.suppress(OSError):
-                self._handle.truncate(size)
-                os.fsync(self._handle.fileno())
+            self.retract_last()
             raise JournalLost(
                 self.path, f"cannot be written: {error.strerror or error}", recoverable=True
             ) from error
+
+    def retract_last(self) -> None:
+        """Cut off the last record (or what a failed write left of it): for a record of
+        something that did not happen after all (an intent whose batch was not sent)."""
+        with contextlib.suppress(OSError):
+            self._handle.truncate(self._last_start)
+            os.fsync(self._handle.fileno())
 
     def save_copy(self) -> Path | None:
         """Write what this journal holds to its path (or PATH.recovered, if that is taken),
