@@ -36,8 +36,9 @@ check: venv
 regenerate: venv
 	$(BIN)/python scripts/regenerate.py $(if $(SOURCE),--source $(SOURCE),)
 
+# The committed change report between the last two upstream snapshots.
 report: venv
-	$(BIN)/python scripts/regenerate.py --report ../shared/upstream/posthog-schema-2023-02.yaml ../shared/upstream/posthog-schema-2025-11.yaml
+	$(BIN)/python scripts/regenerate.py --report ../shared/upstream/posthog-schema-2025-11.yaml ../shared/upstream/posthog-schema-2026-persons.json --report-out openapi/CHANGES-2025-11-to-2026.md
 
 demo: venv
 	$(BIN)/python scripts/demo.py $(DEMO_ARGS)

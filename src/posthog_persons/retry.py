@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import attrs
 import httpx
 
-from ._sansio import Discard, Emit, Flow, Send, Sleep
+from ._sansio import Discard, Job, Send, Sleep
 from .pacing import request_kind
 
 if TYPE_CHECKING:
@@ -84,8 +84,10 @@ class RetryPolicy:
         return self.delay(retries_done, parse_retry_after(response.headers.get("retry-after")))
 
 
-def send_with_retries(request: httpx.Request, policy: RetryPolicy, pacer: Pacer | None) -> Flow:
-    """The plan for one request: pace, send, retry per the policy; emits the final response."""
+def send_with_retries(
+    request: httpx.Request, policy: RetryPolicy, pacer: Pacer | None
+) -> Job[httpx.Response]:
+    """The plan for one request: pace, send, retry per the policy; returns the final response."""
     kind = request_kind(request.method, request.url.path)
     where = f"{request.method} {request.url.path}"  # never the query (it may hold emails)
     retries = 0
@@ -93,7 +95,7 @@ def send_with_retries(request: httpx.Request, policy: RetryPolicy, pacer: Pacer 
         if pacer is not None:
             yield from pacer.turn(kind)
         try:
-            response = yield Send(request)
+            response: httpx.Response = yield Send(request)
         except RETRYABLE_ERRORS as exc:
             delay = policy.delay(retries)
             if delay is None:
@@ -102,8 +104,7 @@ def send_with_retries(request: httpx.Request, policy: RetryPolicy, pacer: Pacer 
         else:
             delay = policy.delay_after_response(retries, response)
             if delay is None:
-                yield Emit([response])
-                return
+                return response
             yield Discard(response)
             reason = f"HTTP {response.status_code}"
         retries += 1

@@ -114,13 +114,17 @@ def test_a_bad_key_is_an_authentication_error(target: Target) -> None:
 
 @pytest.mark.vcr
 def test_environments_scope(target: Target) -> None:
-    with PersonsClient(
-        target.api_key,
-        environment_id=target.project_id,
-        host=target.host,
-        transport=target.transport,
-        rate_limits=None,
-    ) as client:
+    """environment_id= is a deprecated alias: its requests go to the projects scope."""
+    with (
+        pytest.warns(DeprecationWarning, match="project_id="),
+        PersonsClient(
+            target.api_key,
+            environment_id=target.project_id,
+            host=target.host,
+            transport=target.transport,
+            rate_limits=None,
+        ) as client,
+    ):
         person = next(client.iter_persons(page_size=2))
         assert client.get_persons_by_uuids([person.uuid])[person.uuid].uuid == person.uuid
 
