@@ -78,7 +78,8 @@ def test_distinct_id_rules(emulator: Emulator, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "1 unique distinct ids" in result.stderr
     assert "control characters: 1" in result.stderr
-    assert "too long for a distinct id: 1" in result.stderr
+    assert "too long: 1" in result.stderr
+    assert "is too long for a distinct id: 401 characters" in result.stderr
     assert "1 duplicate" in result.stderr
 
 

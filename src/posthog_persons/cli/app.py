@@ -8,13 +8,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from posthog_persons.batching import BULK_DELETE_BATCH, LOOKUP_BATCH
 from posthog_persons.errors import PostHogError
+from posthog_persons.pacing import DEFAULT_RATE_LIMITS, Pacer
 
 from . import delete, export, lookup, status
 from .config import KEY_ENV, redact
 from .exits import CLIError, Exit
 from .failures import describe
-from .journal import BATCH_MAX
 
 PROG = "posthog-persons"
 
@@ -52,7 +53,7 @@ input:
 
 journal and resume:
   The job is recorded in a journal (default: INPUT.journal.jsonl): each batch of up to
-  {BATCH_MAX} ids before it is sent and its result after, fsync'd. Running the same command
+  {BULK_DELETE_BATCH} ids before it is sent and its result after, fsync'd. Running the same command
   again resumes after the last confirmed batch; the one batch whose result was never
   recorded (a crash or kill mid-request) is checked and re-sent, which is safe: persons
   already deleted are simply not found. A resume with a changed input file or different
@@ -96,7 +97,7 @@ examples:
 """
 
 _LOOKUP_EPILOG = f"""\
-Resolves ids with the batch lookups (200 ids per request) and writes one record per input
+Resolves ids with the batch lookups ({LOOKUP_BATCH} ids per request) and writes one record per input
 id: {{"input": ..., "found": true|false, ...person fields}}.
 
 examples:
@@ -131,7 +132,8 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--environment-id",
         default=default,
         metavar="ID",
-        help="environment id, for the environments API ($POSTHOG_ENVIRONMENT_ID)",
+        help="deprecated alias of --project-id: an environment's id, sent as the project id "
+        "($POSTHOG_ENVIRONMENT_ID)",
     )
     group.add_argument(
         "--api-key-file",
@@ -223,14 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
         name: str, summary: str, epilog: str, usage: str | None = None
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(
-            name,
-            help=summary,
-            description=summary,
-            epilog=epilog,
-            usage=usage,
-            formatter_class=formatter,
-            allow_abbrev=False,
-        )
+            name, help=summary, description=summary, epilog=epilog, usage=usage,
+            formatter_class=formatter, allow_abbrev=False,
+        )  # fmt: skip
         _connection_options(sub, top=False)
         return sub
 
@@ -263,9 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--batch-size",
         type=int,
-        default=BATCH_MAX,
+        default=BULK_DELETE_BATCH,
         metavar="N",
-        help=f"ids per request, 1 to {BATCH_MAX} (default: {BATCH_MAX})",
+        help=f"ids per request, 1 to {BULK_DELETE_BATCH} (default: {BULK_DELETE_BATCH})",
     )
     sub.add_argument(
         "--dry-run",
@@ -391,6 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _refuse_key_flags(arguments)
         args = build_parser().parse_args(arguments)
+        # One pacer for every client of this run: the server's throttles count per key.
+        args.pacer = Pacer(DEFAULT_RATE_LIMITS)
         verbose = args.verbose or 0
         _setup_logging(verbose)
         handler: Callable[[argparse.Namespace], Exit] = args.handler

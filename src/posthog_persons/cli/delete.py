@@ -1,8 +1,10 @@
 """`posthog-persons delete`: a resumable erasure job driven by its journal.
 
-The CLI owns the batching, one facade `bulk_delete` call per journal batch, so that "sent"
-and "confirmed" are recorded per request: the journal is written before each batch is sent
-and after its answer, and a batch is confirmed exactly when its result line is on disk.
+The client does the job (`PersonsClient.bulk_delete`: batching, validation, resolving distinct
+ids to the UUIDs to track, sending); the CLI records it through the client's hooks, so the
+journal holds exactly what the client does: `before_batch` writes a batch's intent (its ids,
+its resolved UUIDs) before it is sent, `on_progress` its confirmed result after. A batch is
+confirmed exactly when its result line is on disk.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import contextlib
 import math
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from posthog_persons.batching import BULK_DELETE_BATCH, LOOKUP_BATCH
 from posthog_persons.errors import PostHogError
 from posthog_persons.pacing import DEFAULT_RATE_LIMITS, paced_seconds
 
@@ -26,7 +28,6 @@ from .failures import describe
 from .inputs import IdFile, IdKind, input_of, load_ids
 from .interrupts import GracefulStop
 from .journal import (
-    BATCH_MAX,
     Existing,
     JobSpec,
     JournalLost,
@@ -37,15 +38,13 @@ from .journal import (
     discard_torn,
     load,
 )
-from .locks import JobLock
+from .locks import job_lock
+from .lookup import find_persons
 from .progress import Progress
 
 if TYPE_CHECKING:
-    from posthog_persons import PersonsClient
-    from posthog_persons.models import Person
+    from posthog_persons import BulkDeleteBatch, BulkDeleteProgress, PersonsClient
 
-# The batch lookups read at most this many ids per call.
-LOOKUP_MAX = 200
 _SHOWN_ERRORS = 5
 
 
@@ -56,12 +55,6 @@ def _tool() -> str:
         return f"posthog-persons {version('posthog-persons')}"
     except Exception:  # pragma: no cover - not installed (running from a source tree)
         return "posthog-persons"
-
-
-def lookup(client: PersonsClient, kind: IdKind, ids: Sequence[str]) -> dict[str, Person]:
-    if kind is IdKind.DISTINCT_ID:
-        return client.get_persons_by_distinct_ids(ids)
-    return client.get_persons_by_uuids(ids)
 
 
 def _flags_text(spec: JobSpec) -> str:
@@ -78,8 +71,8 @@ def _flags_text(spec: JobSpec) -> str:
 
 def run(args: argparse.Namespace) -> Exit:
     kind, path = input_of(args)
-    if not 1 <= args.batch_size <= BATCH_MAX:
-        raise CLIError(f"--batch-size must be between 1 and {BATCH_MAX}")
+    if not 1 <= args.batch_size <= BULK_DELETE_BATCH:
+        raise CLIError(f"--batch-size must be between 1 and {BULK_DELETE_BATCH}")
     if args.keep_person and not (args.delete_events or args.delete_recordings):
         # Checked here, not by the first request: a job that can never succeed must not
         # leave a journal behind that asks to be resumed.
@@ -130,16 +123,22 @@ def _run(
         return dry_run(client, spec, id_file, target)
     with contextlib.ExitStack() as held:
         if not args.force:
-            held.enter_context(JobLock.acquire(spec, journal=journal_path))
+            held.enter_context(job_lock(spec, journal=journal_path))
         state = _existing(journal_path, existing, spec)
         if state is not None and state.complete:
             print(f"The job in {journal_path} is already complete; nothing to do.", file=sys.stderr)
             return report(state, journal_path, target)
         try:
-            lookup(client, kind, id_file.ids[:1])
+            find_persons(client, kind, id_file.ids[:1])
         except PostHogError as error:
             message, code = describe(error, where="checking access before deleting")
-            raise CLIError(message, code) from error
+            if code is Exit.USAGE:
+                raise CLIError(message, code) from error
+            # The server or the network, after the retries: nothing was deleted, try later.
+            raise CLIError(
+                f"{message}. Nothing was deleted; run the same command again later",
+                Exit.INTERRUPTED,
+            ) from error
         if not args.yes:
             confirm(_summary(spec, target, state), ids_on_stdin=path == "-")
         if state is None:
@@ -211,7 +210,7 @@ class JobStopped(Exception):
 
 
 class DeleteJob:
-    """Sends the batches the journal has not confirmed, in order, recording each one."""
+    """Runs the batches the journal has not confirmed through the client, recording each."""
 
     def __init__(
         self,
@@ -226,11 +225,20 @@ class DeleteJob:
         self.ids = ids
         self.writer = writer
         self.state = state
-        self.kind = IdKind(spec.kind)
         self.sent_at = list(state.sent_at)
         self.done = state.ids_done
+        totals = state.totals()
+        self.deleted, self.queued = totals["deleted"], totals["queued"]
+        # The first batch this run sends: the one in flight when the last run stopped (its
+        # answer was lost: sent again, as the next attempt), else the next one.
+        self.first = state.confirmed
+        self.first_attempt = state.in_flight.attempt + 1 if state.in_flight is not None else 1
         # The batch about to be sent, or whose answer is awaited: where a stop leaves the job.
-        self.current: int = state.next_batch
+        self.current = self.first
+        self.attempt = self.first_attempt
+        # Whether the client resolves each batch with lookups (it says so in before_batch).
+        self.resolving = False
+        self.stop = GracefulStop()
         self.progress = Progress(
             sys.stderr,
             total=spec.total,
@@ -238,32 +246,32 @@ class DeleteJob:
             label="delete",
             start=self.done,
             eta=self._eta,
+            detail=lambda: f"{self.deleted:,} deleted, {self.queued:,} queued",
         )
 
     def _eta(self, remaining_ids: int) -> float:
         batches = math.ceil(remaining_ids / self.spec.batch_size)
         now = time.time()
         seconds = paced_seconds(batches, DEFAULT_RATE_LIMITS.deletes, self.sent_at, now)
-        if self.spec.resolves_uuids:
-            reads = batches * math.ceil(self.spec.batch_size / LOOKUP_MAX)
+        if self.resolving:
+            reads = batches * math.ceil(self.spec.batch_size / LOOKUP_BATCH)
             seconds = max(seconds, paced_seconds(reads, DEFAULT_RATE_LIMITS.reads, [], now))
         return seconds
 
     def run(self) -> None:
         self.writer.append({"type": "run", "tool": _tool(), "ids_done": self.done})
-        first = self.state.next_batch
+        start = self.spec.batch_range(self.first)[0]
         try:
-            with GracefulStop() as stop:
-                if self.state.in_flight is not None:
-                    # Its answer was lost: what the server did with it is unknown, so it is
-                    # sent again and counted by what the server confirms this time.
-                    intent = self.state.in_flight
-                    self._send(intent.batch, intent.attempt + 1, intent.ids)
-                for batch in range(first, self.spec.batches):
-                    if stop.requested:
-                        raise KeyboardInterrupt
-                    start, end = self.spec.batch_range(batch)
-                    self._send(batch, 1, self.ids[start:end])
+            with self.stop:
+                self.client.bulk_delete(
+                    **{self.spec.kind: self.ids[start:]},
+                    delete_events=self.spec.delete_events,
+                    delete_recordings=self.spec.delete_recordings,
+                    keep_person=self.spec.keep_person,
+                    batch_size=self.spec.batch_size,
+                    before_batch=self._before_batch,
+                    on_progress=self._after_batch,
+                )
         except KeyboardInterrupt:
             self.progress.close()
             self._note({"type": "interrupted", "ids_done": self.done})
@@ -295,20 +303,28 @@ class DeleteJob:
         with contextlib.suppress(JournalLost):
             self.writer.append(record)
 
-    def _send(self, batch: int, attempt: int, batch_ids: list[str]) -> None:
-        self.current = batch
-        uuids: list[str] | None = None
-        if self.spec.resolves_uuids:
-            found = lookup(self.client, self.kind, batch_ids)
-            uuids = list(dict.fromkeys(person.uuid for person in found.values()))
+    def _before_batch(self, batch: BulkDeleteBatch) -> None:
+        """The client is about to send `batch`: stop here if asked to, else record it."""
+        if self.stop.requested:
+            raise KeyboardInterrupt  # before the intent: this batch is not sent
+        index = self.first + batch.number - 1
+        start, end = self.spec.batch_range(index)
+        if list(batch.ids) != self.ids[start:end]:
+            # The journal's batches are the input cut every --batch-size ids; a client that
+            # cut them otherwise would make the journal lie about what was sent.
+            raise RuntimeError(f"batch {index + 1} is not ids {start + 1} to {end} of the input")
+        self.current = index
+        self.attempt = self.first_attempt if index == self.first else 1
         record: dict[str, Any] = {
             "type": "intent",
-            "batch": batch,
-            "attempt": attempt,
-            "ids": batch_ids,
+            "batch": index,
+            "attempt": self.attempt,
+            "ids": list(batch.ids),
         }
-        if uuids is not None:
-            record["person_uuids"] = uuids
+        if batch.field == "distinct_ids" and batch.person_uuids is not None:
+            # The persons the distinct ids resolved to, whose deletions `status` follows.
+            self.resolving = True
+            record["person_uuids"] = list(batch.person_uuids)
         # Nothing is sent unless its intent is on disk under the journal's name.
         self.writer.ensure_in_place()
         self.writer.append(record)
@@ -318,32 +334,30 @@ class DeleteJob:
             self.writer.retract_last()  # not sent: the saved journal must not say it was
             raise
         self.sent_at.append(time.time())
-        flags: dict[str, Any] = {
-            "delete_events": self.spec.delete_events,
-            "delete_recordings": self.spec.delete_recordings,
-            "keep_person": self.spec.keep_person,
-        }
-        if uuids is not None:
-            result = self.client.bulk_delete(ids=uuids, **flags) if uuids else None
-        elif self.kind is IdKind.DISTINCT_ID:
-            result = self.client.bulk_delete(distinct_ids=batch_ids, **flags)
-        else:
-            result = self.client.bulk_delete(ids=batch_ids, **flags)
+
+    def _after_batch(self, progress: BulkDeleteProgress) -> None:
+        """The server confirmed a batch: record what it confirmed."""
+        result = progress.batch
+        assert result is not None, "the client reports each batch's own outcome"
+        index = self.first + result.number - 1
         self.writer.append(
             {
                 "type": "result",
-                "batch": batch,
-                "attempt": attempt,
-                "persons_found": result.persons_found if result is not None else 0,
-                "persons_deleted": result.persons_deleted if result is not None else 0,
+                "batch": index,
+                "attempt": self.attempt,
+                "persons_found": result.persons_found,
+                "persons_deleted": result.persons_deleted,
+                "persons_queued": result.persons_queued,
                 # From the server: masked like any text it sends, should it echo the key.
-                "errors": [redact(str(e)) for e in result.errors] if result is not None else [],
-                "resent": attempt > 1,
+                "errors": [redact(uuid) for uuid in result.deletion_errors],
+                "resent": self.attempt > 1,
             }
         )
-        start, end = self.spec.batch_range(batch)
+        start, end = self.spec.batch_range(index)
         self.done += end - start
-        self.current = batch + 1
+        self.deleted += result.persons_deleted
+        self.queued += result.persons_queued
+        self.current = index + 1
         self.progress.update(self.done)
 
     def lost(self, lost: JournalLost) -> str:
@@ -389,6 +403,10 @@ def report(state: JournalState, path: Path, target: Target) -> Exit:
     print(f"  {'persons found':<24}{totals['found']:,}", file=out)
     kept = " (--keep-person)" if spec.keep_person else ""
     print(f"  {'persons deleted':<24}{totals['deleted']:,}{kept}", file=out)
+    print(
+        f"  {'persons queued':<24}{totals['queued']:,} (accepted; the server deletes them shortly)",
+        file=out,
+    )
     print(f"  {'deletion errors':<24}{totals['errors']:,}", file=out)
     print(f"  {'journal':<24}{path}", file=out)
     resent_batches = state.resent_batches()
@@ -436,13 +454,13 @@ def dry_run(client: PersonsClient, spec: JobSpec, id_file: IdFile, target: Targe
         unit="ids",
         label="dry run",
         eta=lambda left: paced_seconds(
-            math.ceil(left / LOOKUP_MAX), DEFAULT_RATE_LIMITS.reads, [], time.time()
+            math.ceil(left / LOOKUP_BATCH), DEFAULT_RATE_LIMITS.reads, [], time.time()
         ),
     )
-    chunk = BATCH_MAX
+    chunk = LOOKUP_BATCH
     try:
         for start in range(0, len(id_file.ids), chunk):
-            found = lookup(client, kind, id_file.ids[start : start + chunk])
+            found = find_persons(client, kind, id_file.ids[start : start + chunk])
             matched += len(found)
             persons.update(person.uuid for person in found.values())
             progress.update(min(start + chunk, len(id_file.ids)))

@@ -44,7 +44,6 @@ FORMAT = "posthog-persons-journal/1"
 # How every journal this tool has written begins (its job line, `json.dumps` of a dict whose
 # first keys are these): what makes a file recognisably this tool's, to resume or discard.
 MAGIC = b'{"type":"job","format":"posthog-persons-journal/'
-BATCH_MAX = 1000
 
 
 def now_iso() -> str:
@@ -80,26 +79,14 @@ class JobSpec:
     def batches(self) -> int:
         return -(-self.total // self.batch_size)
 
-    @property
-    def resolves_uuids(self) -> bool:
-        """Whether each batch is resolved to person UUIDs (a lookup) before it is sent.
-
-        Event and recording deletions are tracked by person UUID, and a bulk delete never says
-        which persons it hit: resolving first (and deleting by those UUIDs) is the only way to
-        know them. For a batch of UUIDs it tells which of them are persons at all: a UUID that
-        matches nobody gets no deletion record, and `status` would call it unknown forever.
-        """
-        if self.kind == "ids":
-            return self.delete_events
-        return self.delete_events or self.delete_recordings
-
     def tracked(self, intent: Intent) -> list[str]:
-        """The person UUIDs whose event deletions this batch queues, to poll in `status`."""
+        """The person UUIDs whose event deletions this batch queues, to poll in `status`:
+        those the client resolved the batch's distinct ids to, or a batch's UUIDs."""
         if not self.delete_events:
             return []
-        if intent.person_uuids is None and self.kind == "ids":
-            return intent.ids  # a batch of UUIDs recorded by release 0.1.0, unresolved
-        return intent.person_uuids or []
+        if intent.person_uuids is not None:
+            return intent.person_uuids
+        return intent.ids if self.kind == "ids" else []
 
     def batch_range(self, batch: int) -> tuple[int, int]:
         start = batch * self.batch_size
@@ -117,7 +104,8 @@ class JobSpec:
             "delete_recordings": "--delete-recordings",
             "keep_person": "--keep-person",
             "host": "--host",
-            "scope": "project/environment scope",
+            # Not "scope": release 0.1.0 sent an --environment-id to /api/environments/; it is
+            # now sent as the project id, which the server routes to the same environment.
             "project_id": "project id",
         }
         out = []
@@ -165,6 +153,8 @@ class BatchResult:
     attempt: int
     persons_found: int
     persons_deleted: int
+    # Accepted, deleted by the server a little later (`persons_queued_for_deletion`).
+    persons_queued: int
     errors: list[str]
 
     @property
@@ -212,6 +202,7 @@ class JournalState:
         return {
             "found": sum(r.persons_found for r in results),
             "deleted": sum(r.persons_deleted for r in results),
+            "queued": sum(r.persons_queued for r in results),
             "errors": sum(len(r.errors) for r in results),
             "resent": sum(1 for r in results if r.resent),
         }
@@ -317,6 +308,7 @@ def _apply(state: JournalState, kind: str, record: dict[str, Any]) -> None:
             attempt=int(record.get("attempt", intent.attempt)),
             persons_found=int(record.get("persons_found", 0)),
             persons_deleted=int(record.get("persons_deleted", 0)),
+            persons_queued=int(record.get("persons_queued", 0)),
             errors=[str(e) for e in record.get("errors", [])],
         )
         state.tracked_uuids.extend(dict.fromkeys(state.in_flight_tracked))

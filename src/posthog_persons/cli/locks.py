@@ -12,11 +12,12 @@ with the process however it ends, kill -9 included.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 from .exits import CLIError, Exit
 from .journal import JobSpec
@@ -63,30 +64,27 @@ def job_key(spec: JobSpec) -> str:
     return hashlib.sha256(what.encode()).hexdigest()[:40]
 
 
-class JobLock:
-    """Held from before the journal is opened or created until the job ends."""
-
-    def __init__(self, fd: int | None) -> None:
-        self._fd = fd
-
-    @classmethod
-    def acquire(cls, spec: JobSpec, *, journal: Path) -> JobLock:
-        if fcntl is None:  # pragma: no cover - Windows
-            return cls(None)
-        path = _directory() / f"{job_key(spec)}.lock"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-        except OSError as error:
-            raise CLIError(
-                f"cannot open the job lock {path}: {error.strerror}; pass --force if you are "
-                "sure no other job runs over this input",
-                Exit.USAGE,
-            ) from None
+@contextlib.contextmanager
+def job_lock(spec: JobSpec, *, journal: Path) -> Iterator[None]:
+    """Held from before the journal is opened or created until the job ends; refuses (exit
+    2) while another job over the same ids and project holds it."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    path = _directory() / f"{job_key(spec)}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as error:
+        raise CLIError(
+            f"cannot open the job lock {path}: {error.strerror}; pass --force if you are "
+            "sure no other job runs over this input",
+            Exit.USAGE,
+        ) from None
+    try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, _HOLDER_BYTES, 0).decode("utf-8", "replace").strip()
-            os.close(fd)
             raise CLIError(
                 "another posthog-persons job is deleting these same ids in the same project "
                 f"right now ({holder or 'process unknown'}). Two jobs would send every id "
@@ -96,20 +94,6 @@ class JobLock:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}, journal {journal.absolute()}".encode(), 0)
-        return cls(fd)
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> JobLock:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
+        yield
+    finally:
+        os.close(fd)  # and with it the lock; the file stays (see the module doc)

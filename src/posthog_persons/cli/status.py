@@ -9,6 +9,7 @@ person is completed only when a completed record says so; with no record at all 
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 import time
@@ -22,7 +23,7 @@ from posthog_persons.errors import PostHogError
 from .config import make_client, read_api_key
 from .exits import CLIError, Exit
 from .failures import describe
-from .journal import JournalState, load
+from .journal import JobSpec, JournalState, load
 from .progress import format_duration
 
 if TYPE_CHECKING:
@@ -44,19 +45,16 @@ def duration(text: str) -> float:
 
 def _client(args: argparse.Namespace, state: JournalState) -> PersonsClient:
     """The journal's host and project unless flags say otherwise."""
-    spec = state.spec
     project = getattr(args, "project_id", None)
     environment = getattr(args, "environment_id", None)
     if project is None and environment is None:
-        if spec.scope == "projects":
-            project = spec.project_id
-        else:
-            environment = spec.project_id
+        project = state.spec.project_id
     return make_client(
         read_api_key(args),
-        host=getattr(args, "host", None) or spec.host,
+        host=getattr(args, "host", None) or state.spec.host,
         project_id=project,
         environment_id=environment,
+        pacer=args.pacer,
     )
 
 
@@ -116,11 +114,17 @@ def _progress(client: PersonsClient, tracked: list[str]) -> Progress:
     return result
 
 
-def _unknown_note(progress: Progress) -> None:
+def _unknown_note(progress: Progress, spec: JobSpec) -> None:
+    matched_nobody = (
+        " (a UUID of the input that matched no person has none: the server never says which did)"
+        if spec.kind == "ids"
+        else ""
+    )
     print(
-        f"{len(progress.unknown):,} persons have no deletion record: their event deletion was "
-        "never queued here, or was queued in another project or host (check --host and "
-        "--project-id), or the record was lost. They are not counted as completed.",
+        f"{len(progress.unknown):,} persons have no deletion record{matched_nobody}: their "
+        "event deletion was never queued here, or was queued in another project or host "
+        "(check --host and --project-id), or the record was lost. They are not counted as "
+        "completed.",
         file=sys.stderr,
     )
 
@@ -150,56 +154,48 @@ def run(args: argparse.Namespace) -> Exit:
     with _client(args, state) as client:
         try:
             if args.wait:
-                return _wait(client, tracked, args.timeout, args.poll_interval)
-            return _show(client, tracked)
+                return _wait(client, tracked, state.spec, args.timeout, args.poll_interval)
+            return _show(client, tracked, state.spec)
         except PostHogError as error:
             message, code = describe(error, where="reading the deletion status")
             raise CLIError(message, code) from error
 
 
-def _show(client: PersonsClient, tracked: list[str]) -> Exit:
+def _show(client: PersonsClient, tracked: list[str], spec: JobSpec) -> Exit:
     progress = _progress(client, tracked)
     print(progress.line())
     if progress.unknown:
-        _unknown_note(progress)
+        _unknown_note(progress, spec)
         return Exit.INCOMPLETE
     return Exit.OK
 
 
 def _wait(
-    client: PersonsClient, tracked: list[str], timeout: float | None, poll_interval: float
+    client: PersonsClient,
+    tracked: list[str],
+    spec: JobSpec,
+    timeout: float | None,
+    poll_interval: float,
 ) -> Exit:
     limit = DEFAULT_WAIT if timeout is None else timeout
-    deadline = time.monotonic() + limit
     print(
         f"Waiting up to {format_duration(limit)} for {len(tracked):,} event deletions "
         f"(checking every {format_duration(poll_interval)})...",
         file=sys.stderr,
         flush=True,
     )
-    pending = list(tracked)
-    while True:
-        # One round of the facade's wait at a time (timeout=0: a single scan of the pending
-        # list), so that progress can be shown between rounds of a wait that takes days.
-        result = client.wait_for_deletions(pending, timeout=0, poll_interval=poll_interval)
-        pending = list(result.pending)
-        left = deadline - time.monotonic()
-        if result.done or left <= 0:
-            progress = _progress(client, tracked)
-            print(progress.line())
-            if progress.unknown:
-                _unknown_note(progress)
-                return Exit.INCOMPLETE
-            if not progress.pending:
-                return Exit.OK
-            if left <= 0:
-                print(f"Timed out after {format_duration(limit)}; still pending.", file=sys.stderr)
-                return Exit.INCOMPLETE
-            pending = progress.pending
-        print(
-            f"status: {len(tracked) - len(pending):,} of {len(tracked):,} completed, "
-            f"{len(pending):,} pending; next check in {format_duration(min(poll_interval, left))}",
-            file=sys.stderr,
-            flush=True,
-        )
-        time.sleep(min(poll_interval, left))
+    # The client's wait says, at each round, how many are still pending: shown, since a
+    # wait can take days.
+    library = logging.getLogger("posthog_persons")
+    if library.getEffectiveLevel() > logging.INFO:
+        library.setLevel(logging.INFO)
+    result = client.wait_for_deletions(tracked, timeout=limit, poll_interval=poll_interval)
+    progress = _progress(client, tracked)
+    print(progress.line())
+    if progress.unknown:
+        _unknown_note(progress, spec)
+        return Exit.INCOMPLETE
+    if not result.done or progress.pending:
+        print(f"Timed out after {format_duration(limit)}; still pending.", file=sys.stderr)
+        return Exit.INCOMPLETE
+    return Exit.OK
