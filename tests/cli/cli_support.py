@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from posthog_persons.testing import EmulatorResponse, FakePostHog, RecordedRequest
 
@@ -78,44 +77,30 @@ class Emulator:
         return [
             r
             for r in self.fake.requests
-            if r.operation == "bulk_delete" and (r.status == 202 or not ok_only)
+            if r.operation == "persons_bulk_delete_create" and (r.status == 202 or not ok_only)
         ]
 
 
-@dataclass
-class Misbehaviour:
-    """The emulator acts on each request to `endpoint` as usual, then answers `rewrite(answer)`
-    instead (while `active`): a server that breaks its contract, for the CLI's tests."""
-
-    endpoint: str
-    rewrite: Callable[[EmulatorResponse], EmulatorResponse]
-    active: bool = True
-    calls: int = 0
-
-
-def misbehave(
-    fake: FakePostHog, endpoint: str, rewrite: Callable[[EmulatorResponse], EmulatorResponse]
-) -> Misbehaviour:
-    """Rewrite the answers to `.../persons/<endpoint>/` (e.g. "bulk_delete")."""
-    misbehaviour = Misbehaviour(endpoint, rewrite)
+def lose_answers(
+    fake: FakePostHog, operation: str, lost: Callable[[int], bool]
+) -> Callable[[], None]:
+    """The emulator acts on call n of `operation` as usual, then answers 502 if `lost(n)`:
+    a request that did its work but whose answer never came back (the emulator's own
+    `override` answers without acting, `transform` keeps the status). Returns the undo."""
     original = fake.handle
+    calls = [0]
 
     def handle(method: str, url: str, headers: Any = None, body: bytes | None = None) -> Any:
         answer = original(method, url, headers, body)
-        if misbehaviour.active and urlsplit(url).path.rstrip("/").endswith(f"/{endpoint}"):
-            misbehaviour.calls += 1
-            return misbehaviour.rewrite(answer)
+        if fake.requests and fake.requests[-1].operation == operation:
+            calls[0] += 1
+            if lost(calls[0]):
+                return EmulatorResponse(502, {}, b"")
         return answer
 
     # The HTTP server calls `fake.handle`: an instance attribute shadows the method.
     fake.handle = handle  # type: ignore[method-assign]
-    return misbehaviour
-
-
-def answer(status: int, body: Any) -> Callable[[EmulatorResponse], EmulatorResponse]:
-    """A rewrite that answers this status and JSON body, whatever the emulator said."""
-    data = json.dumps(body).encode()
-    return lambda _: EmulatorResponse(status, {"Content-Type": "application/json"}, data)
+    return lambda: vars(fake).pop("handle", None)
 
 
 def run_cli(

@@ -24,12 +24,10 @@ import pytest
 from cli_support import (
     API_KEY,
     Emulator,
-    EmulatorResponse,
-    answer,
     assert_no_key,
     invoke,
     journal_records,
-    misbehave,
+    lose_answers,
     run_cli,
     start_cli,
     wait_for,
@@ -334,13 +332,13 @@ def test_a_second_concurrent_job_over_the_same_ids_and_project_is_refused_unless
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "body", "flags"),
+    ("operation", "body", "flags"),
     [
-        ("batch_by_distinct_ids", {"results": None}, ("--delete-events",)),
-        ("batch_by_distinct_ids", {"results": []}, ("--delete-events",)),
-        ("bulk_delete", {}, ()),
-        ("bulk_delete", {"persons_found": 10}, ()),
-        ("bulk_delete", {"persons_deleted": "10", "persons_found": 10}, ()),
+        ("persons_batch_by_distinct_ids_create", {"results": None}, ("--delete-events",)),
+        ("persons_batch_by_distinct_ids_create", {"results": []}, ("--delete-events",)),
+        ("persons_bulk_delete_create", {}, ()),
+        ("persons_bulk_delete_create", {"persons_found": 10}, ()),
+        ("persons_bulk_delete_create", {"persons_deleted": "10", "persons_found": 10}, ()),
     ],
     ids=["lookup-null", "lookup-list", "delete-empty", "delete-no-deleted", "delete-string"],
 )
@@ -348,18 +346,22 @@ def test_a_malformed_answer_stops_the_job_resumably_and_the_batch_is_not_done(
     emulator: Emulator,
     tmp_path: Path,
     fast_retries: None,
-    endpoint: str,
+    operation: str,
     body: dict[str, object],
     flags: tuple[str, ...],
 ) -> None:
     ids = _distinct_ids(emulator, tmp_path / "ids.txt", 30)
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "10", *flags, "--yes")
-    malformed = answer(202 if "delete" in endpoint else 200, body)
-    # The lookups go wrong after the first (the access check before anything is deleted).
-    first_ok = endpoint != "bulk_delete"
-    wrong = misbehave(
-        emulator.fake, endpoint, lambda a: a if first_ok and wrong.calls == 1 else malformed(a)
-    )
+    # The server acts as usual, then answers `body`; the lookups go wrong after the first
+    # (the access check before anything is deleted).
+    calls = Counter[str]()
+
+    def malformed(answer: object) -> object:
+        calls[operation] += 1
+        return answer if "lookup" in request_id and calls[operation] == 1 else body
+
+    request_id = "lookup" if "batch_by" in operation else "delete"
+    emulator.fake.transform(operation, malformed)
 
     stopped = invoke(*command, env=emulator.env(), cwd=tmp_path)
 
@@ -370,7 +372,7 @@ def test_a_malformed_answer_stops_the_job_resumably_and_the_batch_is_not_done(
     assert not any(r["type"] == "result" for r in records), "no batch is marked done"
     assert records[-1]["type"] == "failure"
 
-    wrong.active = False
+    emulator.fake.clear_overrides()
     resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "already complete" not in resumed.stderr
@@ -392,18 +394,13 @@ def test_a_resent_batch_counts_what_the_server_confirmed(
         "delete", "--ids-file", "uuids.txt", "--delete-events", "--batch-size", "10", "--yes"
     )  # fmt: skip
     emulator.fake.deletion_delay = 3600
-    lost = misbehave(emulator.fake, "bulk_delete", lambda a: a)
-
-    def lose_the_second_batchs_answers(response: EmulatorResponse) -> EmulatorResponse:
-        # The server acted on it (and on every retry); the client hears only 502s.
-        return response if lost.calls == 1 else EmulatorResponse(502, {}, b"")
-
-    lost.rewrite = lose_the_second_batchs_answers
+    # The server acts on batch 2 (and on every retry); the client hears only 502s.
+    found_again = lose_answers(emulator.fake, "persons_bulk_delete_create", lambda n: n > 1)
     stopped = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert stopped.returncode == 130, stopped.stderr
     assert len(emulator.fake.persons) == 290, "batch 2's persons were deleted all the same"
 
-    lost.active = False
+    found_again()
     resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
 
     assert resumed.returncode == 0, resumed.stderr
@@ -468,7 +465,7 @@ def test_a_key_echoed_by_the_server_never_reaches_the_terminal_logs_or_journal(
 ) -> None:
     _distinct_ids(emulator, tmp_path / "ids.txt", 5)
     echo = {"detail": f"malformed header: Authorization: Bearer {API_KEY}", "attr": API_KEY}
-    misbehave(emulator.fake, "bulk_delete", answer(400, echo))
+    emulator.fake.override("persons_bulk_delete_create", status=400, json=echo)
     stopped = invoke(
         "-vv", "delete", "--distinct-ids-file", "ids.txt", "--yes",
         env=emulator.env(), cwd=tmp_path,
@@ -480,7 +477,7 @@ def test_a_key_echoed_by_the_server_never_reaches_the_terminal_logs_or_journal(
     assert_no_key(stopped.stdout, stopped.stderr, journal)
 
     # -vv logs the traceback of the error that stopped `get`: its chained server error too.
-    misbehave(emulator.fake, emulator.fake.persons[0]["uuid"], answer(400, echo))
+    emulator.fake.override("persons_retrieve", status=400, json=echo)
     got = invoke("-vv", "get", emulator.fake.persons[0]["uuid"], env=emulator.env(), cwd=tmp_path)
     assert got.returncode != 0
     assert "Traceback" in got.stderr and "BadRequestError" in got.stderr
@@ -516,16 +513,19 @@ def test_a_journal_deleted_or_replaced_mid_run_stops_and_is_saved_to_resume(
 ) -> None:
     ids = _distinct_ids(emulator, tmp_path / "ids.txt", 50)
     journal = tmp_path / "ids.txt.journal.jsonl"
-    vandal = misbehave(emulator.fake, "bulk_delete", lambda a: a)
+    deletes = [0]
 
-    def vandalise(response: EmulatorResponse) -> EmulatorResponse:
-        if vandal.calls == 2:
+    def vandalise(answer: object) -> object:
+        # While the server handles batch 2, someone removes the journal (or puts another
+        # file in its place).
+        deletes[0] += 1
+        if deletes[0] == 2:
             journal.unlink()
             if how == "replaced":
                 journal.write_text("someone else's file\n")
-        return response
+        return answer
 
-    vandal.rewrite = vandalise
+    emulator.fake.transform("persons_bulk_delete_create", vandalise)
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "10", "--yes")
     stopped = invoke(*command, env=emulator.env(), cwd=tmp_path)
 
@@ -546,7 +546,7 @@ def test_a_journal_deleted_or_replaced_mid_run_stops_and_is_saved_to_resume(
     assert [r["batch"] for r in records if r["type"] == "result"] == [0, 1]
     assert records[-1]["type"] == "result", "no intent for the batch that was never sent"
 
-    vandal.active = False
+    emulator.fake.clear_overrides()
     resumed = invoke(*resume, env=emulator.env(), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert _sent(emulator) == Counter(ids), "each id sent exactly once"
