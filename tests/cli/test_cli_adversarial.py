@@ -86,48 +86,28 @@ def _device(tmp_path: Path, name: str, minor: int) -> Path:
     return Path("/dev") / name
 
 
-def _document(tmp_path: Path) -> Path:
-    path = tmp_path / "notes.txt"
-    path.write_bytes(b"quarterly numbers")
-    return path
+def _file(name: str, content: bytes) -> Callable[[Path], Path]:
+    def make(tmp_path: Path) -> Path:
+        (tmp_path / name).write_bytes(content)
+        return tmp_path / name
 
-
-def _lines(tmp_path: Path) -> Path:
-    path = tmp_path / "list.txt"
-    path.write_bytes(b'{"type": "job"}\nsecond line\n')
-    return path
-
-
-def _empty(tmp_path: Path) -> Path:
-    path = tmp_path / "empty.jsonl"
-    path.touch()
-    return path
-
-
-def _short_prefix(tmp_path: Path) -> Path:
-    # The start of a job line, too short to be recognisably this tool's.
-    path = tmp_path / "short.jsonl"
-    path.write_bytes(b'{"type":"job","format":"posthog-pers')
-    return path
+    return make
 
 
 def _fifo(tmp_path: Path) -> Path:
-    path = tmp_path / "pipe"
-    os.mkfifo(path)
-    return path
+    os.mkfifo(tmp_path / "pipe")
+    return tmp_path / "pipe"
 
 
 def _directory(tmp_path: Path) -> Path:
-    path = tmp_path / "journals"
-    path.mkdir()
-    (path / "keep.txt").write_text("x")
-    return path
+    (tmp_path / "journals").mkdir()
+    (tmp_path / "journals" / "keep.txt").write_text("x")
+    return tmp_path / "journals"
 
 
 def _dangling(tmp_path: Path) -> Path:
-    path = tmp_path / "link.jsonl"
-    path.symlink_to(tmp_path / "nowhere")
-    return path
+    (tmp_path / "link.jsonl").symlink_to(tmp_path / "nowhere")
+    return tmp_path / "link.jsonl"
 
 
 def _snapshot(path: Path) -> tuple[object, ...]:
@@ -140,10 +120,23 @@ def _snapshot(path: Path) -> tuple[object, ...]:
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        (_document, "exists and is not a posthog-persons journal: refusing to use or replace it"),
-        (_lines, "exists and is not a posthog-persons journal"),
-        (_empty, "exists and is empty, so it is not a journal of this tool and is left alone"),
-        (_short_prefix, "exists and is not a posthog-persons journal"),
+        (
+            _file("notes.txt", b"quarterly numbers"),
+            "exists and is not a posthog-persons journal: refusing to use or replace it",
+        ),
+        (
+            _file("list.txt", b'{"type": "job"}\nsecond line\n'),
+            "exists and is not a posthog-persons journal",
+        ),
+        (
+            _file("empty.jsonl", b""),
+            "exists and is empty, so it is not a journal of this tool and is left alone",
+        ),
+        (
+            # The start of a job line, too short to be recognisably this tool's.
+            _file("short.jsonl", b'{"type":"job","format":"posthog-pers'),
+            "exists and is not a posthog-persons journal",
+        ),
         (_fifo, "is a named pipe (FIFO), not a journal file"),
         (_directory, "is a directory, not a journal file"),
         (lambda tmp: _device(tmp, "null", 3), "is a device, not a journal file"),

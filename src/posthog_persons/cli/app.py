@@ -39,25 +39,32 @@ examples:
 exit codes:
   0    done
   1    finished, but not everything asked for happened (see the message / the journal)
-  2    bad input, flags, key, scope or project: nothing was changed by this run
+  2    bad input, flags, key, scope, project or journal path: nothing was changed by this run
   130  interrupted (Ctrl-C, SIGTERM), or a delete job stopped by server or network errors
-       that outlasted the retries: run the same command again to resume
+       that outlasted the retries, a malformed answer, or a journal it could not write:
+       run the same command again to resume
 """
 
 _DELETE_EPILOG = f"""\
 input:
-  One id per line; blank lines and lines starting with # are ignored; with --column NAME, a
-  CSV file with a header line. Every line is validated and duplicates are dropped before
-  anything is deleted; rejected lines are counted and the first few shown. Use - (or
-  --distinct-ids-file -) to read standard input; --journal PATH is then required.
+  One id per line, taken exactly as written: only the line ending (LF or CRLF) is removed, and
+  a line with spaces or tabs around its id is rejected (" alice" is not "alice") unless
+  --strip-whitespace is given. Blank lines and lines starting with # are ignored; with
+  --column NAME, a CSV file with a header line. Every line is validated (by the client's own
+  rules) and duplicates are dropped before anything is deleted; rejected lines are counted
+  and the first few shown. Use - (or --distinct-ids-file -) to read standard input;
+  --journal PATH is then required.
 
 journal and resume:
   The job is recorded in a journal (default: INPUT.journal.jsonl): each batch of up to
-  {BULK_DELETE_BATCH} ids before it is sent and its result after, fsync'd. Running the same command
-  again resumes after the last confirmed batch; the one batch whose result was never
-  recorded (a crash or kill mid-request) is checked and re-sent, which is safe: persons
-  already deleted are simply not found. A resume with a changed input file or different
-  flags is refused.
+  {BULK_DELETE_BATCH} ids before it is sent and the server's answer after, fsync'd. Running
+  the same command again resumes after the last confirmed batch; the one batch whose answer
+  was never recorded (a crash or kill mid-request) is sent again, which is safe: persons
+  already deleted are simply not found. Counts are what the server confirmed; the summary
+  names the batches that were sent again. A resume with a changed input file or different
+  flags is refused. --journal never replaces or deletes a file that is not this tool's
+  journal, nor uses a device, FIFO or directory. While a job runs, another job over the same
+  ids into the same project is refused (--force overrides).
 
   Ctrl-C once: finish the batch in flight, then stop (exit 130). Twice: stop at once.
 
@@ -68,27 +75,33 @@ examples:
   cut -f1 users.tsv | {PROG} delete - --journal job.jsonl --yes
 
 exit codes: 0 all done; 1 finished, but some persons could not be deleted (UUIDs in the
-  journal); 2 bad input, flags, key or scope: fix it, then run again; 130 interrupted, or
-  stopped by server or network errors after the retries: run again to resume.
+  journal); 2 bad input, flags, key, scope, or journal path: nothing was sent, fix it and run
+  again; 130 interrupted, or stopped by server or network errors after the retries, a
+  malformed answer, or a journal that could not be written: run the same command to resume.
 """
 
 _STATUS_EPILOG = f"""\
 Event deletions queued by `delete --delete-events` run asynchronously on the server, batched
-off-peak: it can take days. This reads the job's person UUIDs from its journal and counts how
-many are still pending. With --wait it polls until none is, or until --timeout.
+off-peak: it can take days. This reads the job's person UUIDs from its journal and the
+server's deletion records: completed only where a completed record says so; pending; or
+unknown, where the server has no record at all (another project or host, a lost record, or
+an input UUID that matched no person). With --wait it polls until none is pending, or until
+--timeout.
 
 examples:
   {PROG} status --journal gdpr.txt.journal.jsonl
   {PROG} status --journal gdpr.txt.journal.jsonl --wait --timeout 8d
 
-exit codes: 0 nothing pending (or, without --wait, the status was shown); 1 still pending at
-  the --timeout; 2 bad journal or configuration.
+exit codes: 0 nothing pending and nothing unknown (or, without --wait, the status was shown
+  and nothing is unknown); 1 some are unknown, or still pending at the --timeout; 2 bad
+  journal or configuration.
 """
 
 _EXPORT_EPILOG = f"""\
 Persons are streamed page by page, newest first, in constant memory; progress goes to
 standard error. With -o FILE the file appears only once the export is complete.
-CSV columns: id, uuid, name, distinct_ids (JSON), created_at, properties (JSON), last_seen_at.
+CSV columns: id, uuid, name, distinct_ids (JSON), created_at, properties (JSON), last_seen_at
+(id is empty: the server's list gives no numeric id, only the UUID).
 
 examples:
   {PROG} export -o persons.jsonl
