@@ -336,3 +336,17 @@ def test_the_scrubber_moves_live_answers_onto_the_placeholders() -> None:
     )
     # Another project's id that merely starts with ours is left alone (and never requested).
     assert scrub(f"/api/projects/{PROJECT}0/") == f"/api/projects/{PROJECT}0/"
+
+
+def test_update_cassettes_replaces_the_committed_ones(
+    agreeing: tuple[FakeLive, Path, Outcome], tmp_path: Path
+) -> None:
+    from live_contract.cli import install_cassettes
+
+    _, out, _ = agreeing
+    stale = tmp_path / "test_generated_operations" / "test_generated_operation[gone].yaml"
+    stale.parent.mkdir()
+    stale.write_text("interactions: []\n", encoding="utf-8")
+    assert install_cassettes(out / "server", tmp_path) == len(SCENARIOS)
+    assert not stale.exists()
+    assert SeedPlan.load(tmp_path) == PLAN
