@@ -19,6 +19,17 @@ def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("outcome")
 
 
+def run_with_outcome(
+    source: Path, root: Path, out_dir: Path
+) -> tuple[subprocess.CompletedProcess[str], Outcome, Path]:
+    """Run as the workflow does: (the process, the outcome it wrote, the report file)."""
+    out, report = out_dir / "outcome.json", out_dir / "report.md"
+    done = run_pipeline(
+        "--source", str(source), "--outcome", str(out), "--report-out", str(report), root=root
+    )
+    return done, Outcome.read(out), report
+
+
 def test_unchanged_run_says_so_and_writes_nothing(repo_copy: Path, out_dir: Path) -> None:
     before = tree_snapshot(repo_copy)
     out = out_dir / "outcome.json"
@@ -36,18 +47,8 @@ def test_changed_run_writes_the_tree_and_the_report(repo_copy: Path, out_dir: Pa
     schema = json.loads(schema_file.read_text())
     del schema["paths"]["/api/projects/{project_id}/persons/values/"]
     schema_file.write_text(json.dumps(schema))
-    out, report = out_dir / "outcome.json", out_dir / "report.md"
-    done = run_pipeline(
-        "--source",
-        str(SNAPSHOT_2026),
-        "--outcome",
-        str(out),
-        "--report-out",
-        str(report),
-        root=repo_copy,
-    )
+    done, outcome, report = run_with_outcome(SNAPSHOT_2026, repo_copy, out_dir)
     assert done.returncode == 0, done.stderr
-    outcome = Outcome.read(out)
     assert outcome.status == "changed"
     assert "`persons_values_retrieve`" in outcome.report
     assert report.read_text() == outcome.report
@@ -66,14 +67,10 @@ def test_refused_run_writes_the_report_and_the_refusals_but_not_the_tree(
         }
     source = out_dir / "upstream.json"
     source.write_text(json.dumps(upstream))
-    out, report = out_dir / "outcome.json", out_dir / "report.md"
     before = tree_snapshot(repo_copy)
-    done = run_pipeline(
-        "--source", str(source), "--outcome", str(out), "--report-out", str(report), root=repo_copy
-    )
+    done, outcome, report = run_with_outcome(source, repo_copy, out_dir)
     assert done.returncode == 2
     assert tree_snapshot(repo_copy) == before
-    outcome = Outcome.read(out)
     assert outcome.status == "refused"
     (refusal,) = outcome.refusals
     assert "stale: its target matches nothing" in refusal and "batch_by_uuids" in refusal
@@ -186,18 +183,8 @@ def test_a_client_change_without_an_api_change_still_gives_the_pull_request_a_bo
 ) -> None:
     edited = repo_copy / "generated/posthog_persons_api/api/persons/persons_list.py"
     edited.write_text(edited.read_text() + "\n# drifted\n")
-    out, report = out_dir / "outcome.json", out_dir / "report.md"
-    done = run_pipeline(
-        "--source",
-        str(SNAPSHOT_2026),
-        "--outcome",
-        str(out),
-        "--report-out",
-        str(report),
-        root=repo_copy,
-    )
+    done, outcome, report = run_with_outcome(SNAPSHOT_2026, repo_copy, out_dir)
     assert done.returncode == 0, done.stderr
-    outcome = Outcome.read(out)
     assert outcome.status == "changed"
     assert "the API did not" in outcome.summary
     assert report.read_text() == outcome.summary + "\n"
