@@ -42,8 +42,16 @@ T = TypeVar("T")
 #: deletion_status(person_uuids=...) asks once per UUID (person_uuid=) up to this many UUIDs,
 #: and beyond it pages through the whole list once and keeps the wanted records.
 PER_UUID_QUERIES_UP_TO = 20
-#: Page size of the deletion status scans of wait_for_deletions.
-STATUS_PAGE_SIZE = 100
+#: Page size of the deletion status reads (wait_for_deletions' scans, deletion_status()).
+#: The server sets no maximum there (DRF limit/offset pagination without max_limit; the
+#: notes, "What the 2026 server does"), and each request costs it a count of the whole list
+#: and an OFFSET scan, so fewer, larger pages are cheaper for both sides. Measured against the
+#: emulator's HTTP server (50,000 pending records, best of 2, raw httpx, this build machine):
+#: page 100: 500 requests; 1,000: 50 requests, 9.5 s; 5,000: 10, 1.4 s; 10,000: 5, 0.7 s;
+#: 20,000: 3, 0.47 s; 50,000: 1, 0.28 s. 50,000 rows (about 8 MB of JSON, parsed in
+#: a fraction of a second) keep a round over 3 million pending records at 60 requests instead
+#: of 30,000 at the default 100, within the read budget's first minute.
+STATUS_PAGE_SIZE = 50_000
 #: How many times one wait_for_deletions round rescans when the pending list changed under it.
 SCANS_PER_ROUND = 3
 _TRANSIENT = (RateLimitError, ServerError, APIConnectionError)
