@@ -8,7 +8,7 @@ UPSTREAM ?= openapi/upstream-persons.json
 # PYTEST_ARGS lets CI add e.g. --record-mode=none without editing this file.
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint typecheck check regenerate report demo bench clean
+.PHONY: venv test lint typecheck check regenerate report demo bench live-contract clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ demo: venv
 
 bench: venv
 	$(BIN)/python -m pytest -m bench -s bench $(PYTEST_ARGS)
+
+# PostHog itself against the emulator, on a throwaway project: POSTHOG_PERSONAL_API_KEY,
+# POSTHOG_PROJECT_ID, POSTHOG_HOST (see README, "Tests"). LIVE_CONTRACT_ARGS e.g. --update-cassettes.
+live-contract: venv
+	$(BIN)/python scripts/live_contract.py run $(LIVE_CONTRACT_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build
