@@ -8,6 +8,13 @@
   `offset` are used: the next page is asked for through the same generated operation.
 - Offsets shift when records are created meanwhile, repeating a record across a page
   boundary; the cursor remembers the previous page's keys (constant memory) and drops repeats.
+- No endless walks: a server whose pages bring nothing new (empty, or the previous page again)
+  while `next` keeps advancing would be followed forever. Such pages are legitimate now and
+  then (the list pages over ClickHouse ids and hydrates the persons from Postgres, dropping
+  those just deleted: posthog/api/person.py, `PersonViewSet.list`, sets `next` whenever
+  `len(actor_ids) >= limit`), so a run of them is tolerated, up to MAX_BARREN_PAGES in a row.
+- A page holds at most MAX_PAGE_SIZE records (the server's cap); the facade refuses a larger
+  `page_size` before any request.
 """
 
 from __future__ import annotations
@@ -19,7 +26,15 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from ._config import Origin
 from .errors import PostHogError
 
-__all__ = ["PageCursor", "next_page"]
+__all__ = ["MAX_BARREN_PAGES", "MAX_PAGE_SIZE", "PageCursor", "next_page"]
+
+#: The server's largest page: posthog/hogql/constants.py MAX_SELECT_RETURNED_ROWS = 50000, the
+#: cap HogQLHasMorePaginator.from_limit_context (posthog/hogql_queries/insights/paginators.py)
+#: puts on `limit`. Above it the list answers 50,000 rows and `next: null`: a silent truncation.
+MAX_PAGE_SIZE = 50_000
+#: How many pages in a row may bring no new record (empty, or repeating the previous page)
+#: while `next` advances, before the walk stops with an error instead of running forever.
+MAX_BARREN_PAGES = 100
 
 T = TypeVar("T")
 
@@ -61,11 +76,19 @@ def next_page(next_url: str, origin: Origin, *, limit: int, offset: int) -> tupl
 class PageCursor(Generic[T]):
     """Where a paginated walk is, and which records the previous page held."""
 
-    def __init__(self, origin: Origin, page_size: int, key: Callable[[T], Hashable]) -> None:
+    def __init__(
+        self,
+        origin: Origin,
+        page_size: int,
+        key: Callable[[T], Hashable],
+        *,
+        max_barren_pages: int = MAX_BARREN_PAGES,
+    ) -> None:
         self._origin, self._key = origin, key
         self.limit, self.offset = page_size, 0
         self.done = False
         self._previous: set[Hashable] = set()
+        self._barren, self._max_barren = 0, max_barren_pages
 
     def params(self) -> dict[str, Any] | None:
         """The limit/offset of the next page to ask for, or None at the end."""
@@ -74,16 +97,27 @@ class PageCursor(Generic[T]):
     def accept(self, items: list[T], next_url: str | None) -> list[T]:
         """Take one page: return its new records, and move to the page `next_url` names."""
         keys = [self._key(item) for item in items]
-        fresh, seen = [], set(self._previous)
-        for item, key in zip(items, keys, strict=True):
-            if key not in seen:
-                seen.add(key)
-                fresh.append(item)
-        self._previous = set(keys)
+        current = set(keys)
+        if len(current) == len(keys) and current.isdisjoint(self._previous):
+            fresh = items  # the usual page: nothing repeated, nothing to drop
+        else:
+            fresh, seen = [], set(self._previous)
+            for item, key in zip(items, keys, strict=True):
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(item)
+        self._previous = current
         if next_url is None:
             self.done = True
-        else:
-            self.limit, self.offset = next_page(
-                next_url, self._origin, limit=self.limit, offset=self.offset
+            return fresh
+        self._barren = 0 if fresh else self._barren + 1
+        if self._barren > self._max_barren:
+            self.done = True
+            raise PostHogError(
+                f"stopped paging at offset {self.offset}: {self._barren} pages in a row brought "
+                "no new record although the server kept sending a next link"
             )
+        self.limit, self.offset = next_page(
+            next_url, self._origin, limit=self.limit, offset=self.offset
+        )
         return fresh
