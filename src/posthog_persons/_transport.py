@@ -45,9 +45,12 @@ class BearerAuth(httpx.Auth):
     def __init__(self, api_key: Secret, origin: Origin) -> None:
         self._api_key = api_key
         self._origin = origin
+        # Compared as httpx normalises every request's URL (lowercase punycode host, default
+        # port None): no parsing per request.
+        self._target = _origin_key(httpx.URL(str(origin)))
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if _origin_of(request.url) == self._origin:
+        if _origin_key(request.url) == self._target:
             request.headers["Authorization"] = "Bearer " + self._api_key.reveal()
         else:
             request.headers.pop("Authorization", None)
@@ -57,11 +60,8 @@ class BearerAuth(httpx.Auth):
         return f"BearerAuth(origin={str(self._origin)!r})"
 
 
-def _origin_of(url: httpx.URL) -> Origin | None:
-    try:
-        return Origin.parse(str(url))
-    except ValueError:
-        return None
+def _origin_key(url: httpx.URL) -> tuple[str, bytes, int | None]:
+    return url.scheme, url.raw_host, url.port
 
 
 # --- the whole-request deadline -----------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import SplitResult, parse_qs, urljoin, urlsplit
 
 from ._config import Origin
 from .errors import PostHogError
@@ -52,25 +52,29 @@ def _int_param(query: dict[str, list[str]], name: str) -> int | None:
 
 def next_page(next_url: str, origin: Origin, *, limit: int, offset: int) -> tuple[int, int]:
     """(limit, offset) of the page a `next` link points to, after checking its origin."""
-    absolute = urljoin(str(origin) + "/", next_url)
-    try:
-        target = Origin.parse(absolute)
-    except ValueError:
-        target = None
-    if target != origin:
-        parts = urlsplit(absolute)
-        foreign = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    parts = urlsplit(next_url)
+    if (parts.scheme or parts.netloc) and not _same_origin(parts, origin):
+        absolute = urlsplit(urljoin(str(origin) + "/", next_url))
+        foreign = f"{absolute.scheme}://{absolute.netloc.rpartition('@')[2]}"
         raise PostHogError(
             f"refusing to follow a pagination link to {foreign}, which is not the configured "
             f"host {origin}; the API key is only sent to the configured host"
         )
-    query = parse_qs(urlsplit(absolute).query)
+    query = parse_qs(parts.query)
     new_offset = _int_param(query, "offset")
     if new_offset is None or new_offset <= offset:
         raise PostHogError(
             f"cannot follow a pagination link without an advancing offset (at offset {offset})"
         )
     return _int_param(query, "limit") or limit, new_offset
+
+
+def _same_origin(parts: SplitResult, origin: Origin) -> bool:
+    """Whether an absolute (or scheme-relative) link is on the configured origin."""
+    try:
+        return Origin.parse(parts.geturl()) == origin
+    except ValueError:  # no scheme (`//host/...`), not http(s), or no host
+        return False
 
 
 class PageCursor(Generic[T]):
