@@ -8,7 +8,7 @@ UPSTREAM ?= openapi/upstream-persons.json
 # PYTEST_ARGS lets CI add e.g. --record-mode=none without editing this file.
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint typecheck check regenerate report demo bench clean
+.PHONY: venv test lint typecheck check regenerate report demo bench live-contract clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,14 +36,20 @@ check: venv
 regenerate: venv
 	$(BIN)/python scripts/regenerate.py $(if $(SOURCE),--source $(SOURCE),)
 
+# The committed change report between the last two upstream snapshots.
 report: venv
-	$(BIN)/python scripts/regenerate.py --report ../shared/upstream/posthog-schema-2023-02.yaml ../shared/upstream/posthog-schema-2025-11.yaml
+	$(BIN)/python scripts/regenerate.py --report ../shared/upstream/posthog-schema-2025-11.yaml ../shared/upstream/posthog-schema-2026-persons.json --report-out openapi/CHANGES-2025-11-to-2026.md
 
 demo: venv
 	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
 bench: venv
 	$(BIN)/python -m pytest -m bench -s bench $(PYTEST_ARGS)
+
+# PostHog itself against the emulator, on a throwaway project: POSTHOG_PERSONAL_API_KEY,
+# POSTHOG_PROJECT_ID, POSTHOG_HOST (see README, "Tests"). LIVE_CONTRACT_ARGS e.g. --update-cassettes.
+live-contract: venv
+	$(BIN)/python scripts/live_contract.py run $(LIVE_CONTRACT_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

@@ -6,11 +6,14 @@
     python scripts/regenerate.py --source FILE --check # fail if openapi/ or generated/ drifted
     python scripts/regenerate.py --report OLD NEW      # Markdown change report of two schemas
 
-Steps: pull -> filter (persons paths of both scopes, and the components they use; written to
-openapi/upstream-persons.json) -> correct (openapi/overlay.yaml) -> prune -> validate -> write
-openapi/posthog-persons.json -> generate generated/posthog_persons_api. Nothing in the tree
-changes unless every step succeeds.
-Exit codes: 0 done, 1 drift found by --check, 2 error.
+Steps: pull -> filter (the persons operations of both scopes and the components they use,
+written to openapi/upstream-persons.json) -> select the client's operations (projects scope,
+no legacy actor endpoints, no hidden deletions) -> correct (openapi/overlay.yaml, refusing
+stale and redundant actions) -> prune -> validate -> write openapi/posthog-persons.json ->
+generate generated/posthog_persons_api (custom templates: openapi/templates/) -> check that
+every operation and every function the facade pins (src/posthog_persons/_operations.py) is
+there. Nothing in the tree changes unless every step succeeds.
+Exit codes: 0 done, 1 drift found by --check, 2 error or refusal.
 """
 
 from __future__ import annotations
@@ -28,7 +31,17 @@ from typing import Any
 
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
-from persons_codegen import PipelineError, filtering, generate, overlay, report, source
+from persons_codegen import (
+    PipelineError,
+    PipelineRefusal,
+    facade,
+    filtering,
+    generate,
+    overlay,
+    report,
+    source,
+)
+from persons_codegen.outcome import Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,16 +63,16 @@ def upstream_persons(upstream: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_schema(upstream: dict[str, Any], overlay_file: Path) -> dict[str, Any]:
-    # Pruned before correcting, so that a schema the overlay adds never merges into an
-    # unrelated upstream schema of the same name (upstream has its own ErrorResponse and
-    # MinimalPerson), and the committed snapshot regenerates exactly what the full schema does.
-    persons = upstream_persons(upstream)
+    # Pruned before correcting, so that the overlay only ever meets the components the client
+    # uses (and the committed snapshot regenerates exactly what the full schema does).
+    persons = filtering.prune_components(filtering.client_operations(upstream_persons(upstream)))
     corrected, outcomes = overlay.apply_overlay(persons, overlay.load_overlay(overlay_file))
-    stale = overlay.stale_report(outcomes)
-    if stale:
-        raise PipelineError(
-            f"{overlay_file.name} has stale actions (upstream changed; update or delete them):\n"
-            + stale
+    refused = overlay.refusal_lines(outcomes)
+    if refused:
+        raise PipelineRefusal(
+            f"{overlay_file.name} has stale or redundant actions (upstream changed: update or "
+            "delete them)",
+            refused,
         )
     schema = filtering.prune_components(corrected)
     try:
@@ -85,7 +98,15 @@ def build_tree(
     schema_file.write_text(serialise(schema), encoding="utf-8")
     package = into / config["package_dir"]
     package.parent.mkdir(parents=True, exist_ok=True)
-    generate.generate_package(schema_file, root / config["generator_config"], package)
+    generate.generate_package(
+        schema_file, root / config["generator_config"], root / config["templates"], package
+    )
+    vanished = facade.missing_pins(package, facade.load_pins(root / config["facade_operations"]))
+    if vanished:
+        raise PipelineRefusal(
+            f"the fresh client lacks what the facade uses ({config['facade_operations']})",
+            vanished,
+        )
 
 
 def _tree_files(base: Path) -> dict[str, Path]:
@@ -160,39 +181,98 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         old_file, new_file = args.report
         text = report.change_report(
-            source.load(old_file), source.load(new_file), Path(old_file).name, Path(new_file).name
+            source.load(old_file),
+            source.load(new_file),
+            source.label(old_file),
+            source.label(new_file),
         )
         _emit(text, args.report_out)
         return 0
+    origin = args.source or config["schema_url"]
+    if args.check:
+        return check(source.load(origin), root, config)
+    try:
+        result = regenerate(origin, root, config)
+    except PipelineRefusal as refusal:
+        if args.report_out or args.outcome:
+            result = _refused(refusal, origin, root, config)
+            if args.report_out:
+                _emit(result.report, args.report_out)
+            if args.outcome:
+                result.write(args.outcome)
+        raise
+    except PipelineError as error:
+        if args.outcome:
+            Outcome("failed", str(error).splitlines()[0], origin).write(args.outcome)
+        raise
+    print(f"regenerate: {result.status}: {result.summary}")
+    if args.report_out and result.status == "changed":
+        # The pull request's body: the change report, or what changed when the API did not.
+        _emit(result.report or result.summary + "\n", args.report_out)
+    elif result.report:
+        _emit(result.report, None)
+    if args.outcome:
+        result.write(args.outcome)
+    return 0
 
-    upstream = source.load(args.source or config["schema_url"])
+
+def _outputs(config: dict[str, Any]) -> tuple[str, str, str]:
+    return (config["upstream_snapshot"], config["filtered_schema"], config["package_dir"])
+
+
+def check(upstream: dict[str, Any], root: Path, config: dict[str, Any]) -> int:
+    """Exit status of `--check`: 0 when the committed tree is what the pipeline makes."""
     schema = build_schema(upstream, root / config["overlay"])
-    outputs = (config["upstream_snapshot"], config["filtered_schema"], config["package_dir"])
     with tempfile.TemporaryDirectory(prefix="posthog-persons-regen-") as work:
         build_tree(upstream, schema, root, config, Path(work))
-        if args.check:
-            problems = [
-                line for rel in outputs for line in drift(root / rel, Path(work) / rel, rel)
-            ]
-            if problems:
-                print("regenerate --check: the committed tree differs from the pipeline's output:")
-                print("\n".join(problems))
-                print("Run `make regenerate` (never edit generated files by hand).")
-                return 1
-            print("regenerate --check: openapi/ and generated/ match the pipeline's output.")
-            return 0
+        problems = [
+            line for rel in _outputs(config) for line in drift(root / rel, Path(work) / rel, rel)
+        ]
+    if problems:
+        print("regenerate --check: the committed tree differs from the pipeline's output:")
+        print("\n".join(problems))
+        print("Run `make regenerate` (never edit generated files by hand).")
+        return 1
+    print("regenerate --check: openapi/ and generated/ match the pipeline's output.")
+    return 0
+
+
+def regenerate(origin: str, root: Path, config: dict[str, Any]) -> Outcome:
+    """Regenerate the tree from `origin`; unchanged when the fresh output equals the tree."""
+    upstream = source.load(origin)
+    schema = build_schema(upstream, root / config["overlay"])
+    outputs = _outputs(config)
+    with tempfile.TemporaryDirectory(prefix="posthog-persons-regen-") as work:
+        build_tree(upstream, schema, root, config, Path(work))
+        if not any(drift(root / rel, Path(work) / rel, rel) for rel in outputs):
+            return Outcome(
+                "unchanged", "the persons API and the generated client are unchanged", origin
+            )
         committed_schema = root / config["filtered_schema"]
         previous = (
             json.loads(committed_schema.read_text("utf-8")) if committed_schema.exists() else None
         )
         replace_trees([(Path(work) / rel, root / rel) for rel in outputs])
     if previous is None:
-        print(f"wrote {config['filtered_schema']} and {config['package_dir']}")
-    elif previous == schema:
-        print("regenerated: the persons API did not change")
-    else:
-        _emit(report.change_report(previous, schema, "committed", "regenerated"), args.report_out)
-    return 0
+        summary = f"wrote {config['filtered_schema']} and {config['package_dir']}"
+        return Outcome("changed", summary, origin)
+    if previous == schema:
+        summary = "the generated client changed (generator, templates or pipeline); the API did not"
+        return Outcome("changed", summary, origin)
+    text = report.change_report(previous, schema, "committed", "regenerated")
+    return Outcome("changed", "the persons API changed: see the change report", origin, report=text)
+
+
+def _refused(refusal: PipelineRefusal, origin: str, root: Path, config: dict[str, Any]) -> Outcome:
+    """The refusal with upstream's own change: committed snapshot -> the new schema."""
+    snapshot = root / config["upstream_snapshot"]
+    try:
+        text = report.change_report(
+            source.load_file(snapshot), source.load(origin), snapshot.name, source.label(origin)
+        )
+    except PipelineError as exc:
+        text = f"(no change report: {exc})\n"
+    return Outcome("refused", refusal.title, origin, refusals=refusal.problems, report=text)
 
 
 def _emit(text: str, destination: Path | None) -> None:
@@ -223,7 +303,15 @@ def main(argv: list[str] | None = None) -> int:
         help="print a Markdown report of the persons API changes between two schemas",
     )
     parser.add_argument(
-        "--report-out", type=Path, help="write the change report to this file, not stdout"
+        "--report-out",
+        type=Path,
+        help="write the change report to this file, not stdout (also when the run is refused)",
+    )
+    parser.add_argument(
+        "--outcome",
+        type=Path,
+        help="write the run's outcome (status unchanged|changed|refused|failed, summary, "
+        "refusals, report) as JSON to this file, for scripts/publish_outcome.py",
     )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

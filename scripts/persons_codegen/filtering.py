@@ -1,4 +1,9 @@
-"""Keep the persons operations of both scopes and exactly the components they reference."""
+"""Select the persons operations and exactly the components they reference.
+
+Two selections: `filter_paths` keeps every persons operation of both scopes (what upstream
+publishes about persons: the committed snapshot and the change report show all of it), and
+`client_operations` keeps the ones the generated client has.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,23 @@ PERSONS_PATH = re.compile(r"^/api/(projects|environments)/\{[A-Za-z_]+\}/persons
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 REF_PREFIX = "#/components/"
 
+# The client is generated for the projects scope only: the environments scope is deprecated
+# upstream ("Use /api/projects/{project_id}/ instead") and gone from the 2026 schema.
+CLIENT_PATH = re.compile(r"^/api/projects/\{project_id\}/persons/")
+# Persons actions the client leaves out, by the path suffix after `persons/`:
+# - the legacy actor endpoints, which the 2026 server no longer serves to personal API keys
+#   (../shared/posthog-persons-api.md, "What the 2026 server does": stickiness answers 400,
+#   funnel/correlation 404, funnel/trends/lifecycle declare no scope so scoped keys get 403);
+# - the per-person deletions the server still answers but hides from its schema
+#   (`exclude=True` on destroy/delete_events/delete_recordings in posthog/api/person.py,
+#   PersonViewSet): bulk_delete does all of it and is the one the facade uses.
+EXCLUDED_ACTIONS = re.compile(
+    r"persons/(funnel/|funnel/correlation/|trends/|lifecycle/|stickiness/"
+    r"|\{[A-Za-z_]+\}/delete_events/|\{[A-Za-z_]+\}/delete_recordings/)$"
+)
+# PersonViewSet.destroy (DELETE persons/{id}/): hidden upstream, replaced by bulk_delete.
+EXCLUDED_METHODS = {("delete", re.compile(r"persons/\{[A-Za-z_]+\}/$"))}
+
 
 def is_persons_path(path: str) -> bool:
     return PERSONS_PATH.match(path) is not None
@@ -27,6 +49,30 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
         for method in HTTP_METHODS:
             if isinstance(item, dict) and method in item:
                 yield method, path, item[method]
+
+
+def is_client_operation(method: str, path: str) -> bool:
+    if CLIENT_PATH.match(path) is None or EXCLUDED_ACTIONS.search(path) is not None:
+        return False
+    return not any(method == m and pattern.search(path) for m, pattern in EXCLUDED_METHODS)
+
+
+def client_operations(persons: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the persons part holding only the operations the client is generated for."""
+    result = copy.deepcopy(persons)
+    kept: dict[str, Any] = {}
+    for path, item in result["paths"].items():
+        methods = [m for m in HTTP_METHODS if m in item]
+        chosen = {m for m in methods if is_client_operation(m, path)}
+        if chosen:
+            kept[path] = {k: v for k, v in item.items() if k not in methods or k in chosen}
+    if not kept:
+        raise PipelineError(
+            "the schema has no persons operations of the projects scope "
+            "(/api/projects/{project_id}/persons/...): is it PostHog's schema?"
+        )
+    result["paths"] = kept
+    return result
 
 
 def filter_paths(document: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,32 @@
-"""A small OpenAPI Overlay 1.0 applier that reports stale actions.
+"""A small OpenAPI Overlay 1.0 applier that refuses stale and redundant actions.
 
 No maintained Python library applies Overlay documents; the JSONPath selection (RFC 9535,
-including union selectors such as `$.paths['/a/','/b/']`) is python-jsonpath's.
+including unions and filters) is python-jsonpath's.
+
+The overlay corrects what upstream gets wrong, and must never override upstream silently. So
+every action is checked against the node it touches, at every match:
+
+- `remove: true` deletes every match. It is **stale** when its target matches nothing.
+- `update` (an object) is **add-only**: it deep-merges into the matched object, and every value
+  it writes must land on a key upstream does not have. Writing a key upstream already has is
+  **redundant**: with the same value, "upstream already says this"; with another value, the
+  action would override upstream's own definition. Both fail the run. An `update` that adds an
+  operation, a schema or a response upstream now defines itself is therefore refused.
+- `update` with `x-replaces: true` sets, wholesale, each top-level key of `update` in the
+  matched object (replacing upstream's value, or adding the key), and must name in its target
+  a filter (`[?...]`) pinning the upstream value it replaces: when upstream changes that
+  value, the target matches nothing and the action is stale, never a silent override. A key
+  it sets to the value upstream already has makes it redundant.
+- An `update` whose target is an array appends one entry; an equal entry, or one with the same
+  `name` and `in` (a parameter), already there makes the action redundant.
+
+Any stale or redundant action fails the pipeline (exit 2, listed) before anything is written.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +34,8 @@ import jsonpath
 import yaml
 
 from . import PipelineError
+
+REPLACES = "x-replaces"
 
 
 @dataclass(frozen=True)
@@ -24,17 +45,25 @@ class ActionOutcome:
     description: str
     matched: int
     changed: bool
+    # Why the action is redundant: each names the node upstream already defines.
+    redundant: tuple[str, ...] = field(default=())
 
     @property
     def stale(self) -> bool:
         """True when the action no longer corrects anything: upstream fixed or moved it."""
-        return self.matched == 0 or not self.changed
+        return self.matched == 0 or (not self.changed and not self.redundant)
 
     @property
-    def why_stale(self) -> str:
+    def refused(self) -> bool:
+        return self.stale or bool(self.redundant)
+
+    @property
+    def why(self) -> str:
         if self.matched == 0:
-            return "its target matches nothing"
-        return "it changes nothing (upstream already says this)"
+            return "stale: its target matches nothing (upstream changed or fixed it)"
+        if self.redundant:
+            return "redundant: " + "; ".join(self.redundant)
+        return "stale: it changes nothing (upstream already says this)"
 
 
 def load_overlay(path: Path) -> dict[str, Any]:
@@ -54,16 +83,83 @@ def load_overlay(path: Path) -> dict[str, Any]:
             raise PipelineError(f"overlay action {number} has no target")
         if ("update" in action) == bool(action.get("remove")):
             raise PipelineError(f"overlay action {number} needs exactly one of update / remove")
+        if not str(action.get("description", "")).strip():
+            raise PipelineError(
+                f"overlay action {number} has no description (name the server fact it encodes)"
+            )
+        if action.get(REPLACES):
+            if not isinstance(action.get("update"), dict):
+                raise PipelineError(f"overlay action {number}: {REPLACES} needs an object update")
+            if "[?" not in str(action["target"]):
+                raise PipelineError(
+                    f"overlay action {number}: an {REPLACES} action must pin the upstream value "
+                    "it replaces with a filter ([?...]) in its target"
+                )
     return overlay
 
 
-def _merge(target: dict[str, Any], update: dict[str, Any]) -> None:
-    """Overlay `update` semantics: objects merge recursively, anything else is replaced."""
+def _add_only(node: dict[str, Any], update: dict[str, Any], where: str, found: list[str]) -> None:
+    """Merge `update` into `node`, recording in `found` every key upstream already had."""
     for key, value in update.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
+        here = f"{where}[{key!r}]"
+        if key not in node:
+            node[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(node[key], dict):
+            _add_only(node[key], value, here, found)
+        elif node[key] == value:
+            found.append(f"upstream already defines {here} as this action does")
         else:
-            target[key] = copy.deepcopy(value)
+            found.append(f"upstream already defines {here}; this action would override it")
+
+
+@dataclass
+class _Effect:
+    changed: bool = False
+    redundant: list[str] = field(default_factory=list)
+
+
+def _apply_update(node: Any, action: dict[str, Any], where: str, effect: _Effect) -> None:
+    """Apply one update to one matched node in place, recording what it did."""
+    update = action["update"]
+    if isinstance(node, list):
+        if update in node:
+            effect.redundant.append(f"upstream's {where} already has this entry")
+            return
+        if isinstance(update, dict) and "name" in update:
+            same = [
+                e
+                for e in node
+                if isinstance(e, dict)
+                and e.get("name") == update["name"]
+                and e.get("in") == update.get("in")
+            ]
+            if same:
+                effect.redundant.append(f"upstream's {where} already has {update['name']!r}")
+                return
+        node.append(copy.deepcopy(update))
+        effect.changed = True
+        return
+    if not (isinstance(node, dict) and isinstance(update, dict)):
+        raise PipelineError(f"cannot merge {type(update).__name__} into {type(node).__name__}")
+    if action.get(REPLACES):
+        for key, value in update.items():
+            if node.get(key) == value:
+                effect.redundant.append(
+                    f"upstream already defines {where}[{key!r}] as this action does"
+                )
+            else:
+                node[key] = copy.deepcopy(value)
+                effect.changed = True
+        return
+    found: list[str] = []
+    before = copy.deepcopy(node)
+    _add_only(node, update, where, found)
+    effect.redundant += found
+    effect.changed |= node != before
+
+
+def _location(parts: tuple[Any, ...]) -> str:
+    return "$" + "".join(f"[{p!r}]" for p in parts)
 
 
 def _container(document: Any, parts: tuple[Any, ...]) -> Any:
@@ -71,22 +167,6 @@ def _container(document: Any, parts: tuple[Any, ...]) -> Any:
     for part in parts:
         node = node[part]
     return node
-
-
-def _apply_update(node: Any, update: Any) -> bool:
-    """Apply one update to one matched node in place; return whether it changed."""
-    if isinstance(node, list):
-        # An update whose target is an array appends one entry; an equal entry already there
-        # means upstream has it, so the action is stale rather than a duplicate.
-        if update in node:
-            return False
-        node.append(copy.deepcopy(update))
-        return True
-    if isinstance(node, dict) and isinstance(update, dict):
-        before = copy.deepcopy(node)
-        _merge(node, update)
-        return node != before
-    raise PipelineError(f"cannot merge {type(update).__name__} into {type(node).__name__}")
 
 
 def apply_overlay(
@@ -101,32 +181,37 @@ def apply_overlay(
             matches = list(jsonpath.finditer(target, result))
         except jsonpath.JSONPathError as exc:
             raise PipelineError(f"overlay action {index}: bad JSONPath {target!r}: {exc}") from None
-        changed = False
+        effect = _Effect()
         if action.get("remove"):
             # Delete the deepest and highest-indexed matches first so earlier indices stay valid.
             for match in sorted(matches, key=lambda m: m.parts, reverse=True):
                 parent = _container(result, match.parts[:-1])
                 del parent[match.parts[-1]]
-                changed = True
+                effect.changed = True
         else:
             for match in matches:
-                changed |= _apply_update(match.obj, action["update"])
+                _apply_update(match.obj, action, _location(match.parts), effect)
         outcomes.append(
             ActionOutcome(
                 index=index,
                 target=target,
                 description=" ".join(str(action.get("description", "")).split()),
                 matched=len(matches),
-                changed=changed,
+                changed=effect.changed,
+                redundant=tuple(dict.fromkeys(effect.redundant)),
             )
         )
     return result, outcomes
 
 
-def stale_report(outcomes: list[ActionOutcome]) -> str:
-    lines = [
-        f"- action {o.index} ({o.description or o.target}): {o.why_stale}\n    target: {o.target}"
+def refusal_lines(outcomes: list[ActionOutcome]) -> list[str]:
+    """One entry per stale or redundant action: what it is, why it is refused, its target."""
+    return [
+        f"action {o.index} ({_short(o.description) or o.target}): {o.why}\n    target: {o.target}"
         for o in outcomes
-        if o.stale
+        if o.refused
     ]
-    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

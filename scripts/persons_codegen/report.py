@@ -2,6 +2,10 @@
 
 Operations are matched by method and path with parameter names blanked, so a renamed path
 parameter (`{project_id}` -> `{environment_id}`) reads as a change, not a removal plus an add.
+References to components other than schemas (`#/components/parameters/...`, request bodies,
+responses, headers) are resolved before comparing; schemas are named by their component. OpenAPI
+3.0 and 3.1 spellings of the same type read the same (`nullable: true` and `type: [x, "null"]`
+are both `x?`), and enum order does not count, so the report shows changes of meaning only.
 """
 
 from __future__ import annotations
@@ -10,41 +14,83 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .filtering import filter_paths, operations, prune_components
+from . import PipelineError
+from .filtering import filter_paths, is_client_operation, operations, prune_components
 
 _PARAM = re.compile(r"\{[^}]+\}")
+_COMBINATORS = ("allOf", "oneOf", "anyOf")
 
 
 def _ref_name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
+def resolve(document: dict[str, Any], node: Any, seen: frozenset[str] = frozenset()) -> Any:
+    """`node` with a local non-schema `$ref` replaced by its target (transitively)."""
+    if not isinstance(node, dict) or not isinstance(node.get("$ref"), str):
+        return node
+    ref: str = node["$ref"]
+    parts = ref.removeprefix("#/").split("/")
+    if not ref.startswith("#/components/") or len(parts) != 3 or parts[1] == "schemas":
+        return node
+    if ref in seen:
+        raise PipelineError(f"$ref cycle through {ref}")
+    try:
+        target = document["components"][parts[1]][parts[2]]
+    except (KeyError, TypeError):
+        raise PipelineError(f"$ref {ref} does not resolve") from None
+    return resolve(document, target, seen | {ref})
+
+
+def _types(schema: dict[str, Any]) -> tuple[list[str], bool]:
+    """(the non-null types, nullable) of a schema, from 3.0 or 3.1 spellings."""
+    declared = schema.get("type")
+    types = declared if isinstance(declared, list) else [declared] if declared else []
+    nullable = bool(schema.get("nullable")) or "null" in types
+    return [str(t) for t in types if t != "null"], nullable
+
+
+def _is_null(schema: Any) -> bool:
+    return isinstance(schema, dict) and (
+        schema.get("type") == "null" or _ref_name(str(schema.get("$ref", ""))) == "NullEnum"
+    )
+
+
 def describe(schema: Any) -> str:
     """A one-line type summary: `string`, `integer?` (nullable), `array<Person>`, `Person`."""
     if not isinstance(schema, dict) or not schema:
         return "any"
+    types, nullable = _types(schema)
+    kind = next((k for k in _COMBINATORS if k in schema), None)
     if "$ref" in schema:
         text = _ref_name(schema["$ref"])
-    elif "allOf" in schema or "oneOf" in schema or "anyOf" in schema:
-        kind = next(k for k in ("allOf", "oneOf", "anyOf") if k in schema)
-        text = f"{kind}({', '.join(describe(s) for s in schema[kind])})"
-    elif schema.get("type") == "array":
+    elif kind is not None:
+        members = [s for s in schema[kind] if not _is_null(s)]
+        nullable |= len(members) < len(schema[kind])
+        if len(members) == 1:
+            text = describe(members[0]).removesuffix("?")
+        else:
+            text = f"{kind}({', '.join(describe(s) for s in members)})"
+    elif types == ["array"]:
         text = f"array<{describe(schema.get('items'))}>"
-    elif schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+    elif types == ["object"] and isinstance(schema.get("additionalProperties"), dict):
         text = f"map<{describe(schema['additionalProperties'])}>"
+    elif "const" in schema:
+        text = f"const {schema['const']!r}"
     else:
-        text = str(schema.get("type", "any"))
+        text = "|".join(types) or "any"
         if "format" in schema:
             text += f"({schema['format']})"
         if "enum" in schema:
-            text += " enum[" + "|".join(str(v) for v in schema["enum"]) + "]"
-    if schema.get("nullable"):
-        text += "?"
-    return text
+            values = sorted(str(v) for v in schema["enum"] if v is not None)
+            nullable |= None in schema["enum"]
+            text += " enum[" + "|".join(values) + "]"
+    return text + "?" if nullable and not text.endswith("?") else text
 
 
-def _content_summary(holder: dict[str, Any] | None) -> str:
-    if not holder or not holder.get("content"):
+def _content_summary(document: dict[str, Any], holder: Any) -> str:
+    holder = resolve(document, holder)
+    if not isinstance(holder, dict) or not holder.get("content"):
         return "no body"
     return ", ".join(
         f"{media}: {describe(body.get('schema'))}"
@@ -60,17 +106,37 @@ class OperationView:
     facts: dict[str, str] = field(default_factory=dict)
 
 
-def _operation_view(method: str, path: str, operation: dict[str, Any]) -> OperationView:
+def _parameters(
+    document: dict[str, Any], path_item: dict[str, Any], operation: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The operation's parameters with the path item's, resolved; the operation's win."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for parameter in [*path_item.get("parameters", []), *operation.get("parameters", [])]:
+        resolved = resolve(document, parameter)
+        if not isinstance(resolved, dict) or "name" not in resolved or "in" not in resolved:
+            raise PipelineError(f"a parameter of {operation.get('operationId')} has no name/in")
+        merged[(str(resolved["name"]), str(resolved["in"]))] = resolved
+    return list(merged.values())
+
+
+def _operation_view(
+    document: dict[str, Any], method: str, path: str, operation: dict[str, Any]
+) -> OperationView:
     facts: dict[str, str] = {}
-    for parameter in operation.get("parameters", []):
+    for parameter in _parameters(document, document["paths"][path], operation):
         required = " required" if parameter.get("required") else ""
-        facts[f"parameter `{parameter.get('name')}` ({parameter.get('in')})"] = (
+        facts[f"parameter `{parameter['name']}` ({parameter['in']})"] = (
             describe(parameter.get("schema")) + required
         )
     if "requestBody" in operation:
-        facts["request body"] = _content_summary(operation["requestBody"])
+        facts["request body"] = _content_summary(document, operation["requestBody"])
     for status, response in sorted(operation.get("responses", {}).items()):
-        facts[f"response {status}"] = _content_summary(response)
+        facts[f"response {status}"] = _content_summary(document, response)
+        headers = (resolve(document, response) or {}).get("headers") or {}
+        for name in sorted(headers):
+            facts[f"response {status} header `{name}`"] = describe(
+                resolve(document, headers[name]).get("schema")
+            )
     scopes = sorted(
         scope
         for requirement in operation.get("security", []) or []
@@ -87,7 +153,9 @@ def persons_view(document: dict[str, Any]) -> tuple[dict[str, OperationView], di
     """(operations by key, component schemas) of the persons part of `document`."""
     persons = prune_components(filter_paths(document))
     views = {
-        f"{method.upper()} {_PARAM.sub('{}', path)}": _operation_view(method, path, operation)
+        f"{method.upper()} {_PARAM.sub('{}', path)}": _operation_view(
+            persons, method, path, operation
+        )
         for method, path, operation in operations(persons)
     }
     return views, persons["components"].get("schemas", {})
@@ -123,8 +191,8 @@ def change_report(
     out = [
         "## PostHog persons API: schema changes",
         "",
-        f"`{old_label}` ({len(old_ops)} persons operations) -> "
-        f"`{new_label}` ({len(new_ops)} persons operations)",
+        f"`{old_label}` (OpenAPI {old.get('openapi', '?')}, {len(old_ops)} persons operations) "
+        f"-> `{new_label}` (OpenAPI {new.get('openapi', '?')}, {len(new_ops)} persons operations)",
         "",
     ]
     changed_sections = []
@@ -142,8 +210,15 @@ def change_report(
     for title, views in (("Operations added", added), ("Operations removed", removed)):
         out += [f"### {title} ({len(views)})", ""]
         if views:
-            out += ["| method | path | operationId |", "| --- | --- | --- |"]
-            out += [f"| {v.method} | `{v.path}` | `{v.operation_id}` |" for v in views]
+            out += [
+                "| method | path | operationId | in the client |",
+                "| --- | --- | --- | --- |",
+            ]
+            out += [
+                f"| {v.method} | `{v.path}` | `{v.operation_id}` | "
+                f"{'yes' if is_client_operation(v.method.lower(), v.path) else 'no'} |"
+                for v in views
+            ]
         else:
             out.append("None.")
         out.append("")

@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 
-class _SchemaLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _SchemaLoader(_BaseLoader):
     """A safe loader that keeps timestamps as strings.
 
     PyYAML turns `2000-01-23 04:56:07+00:00` in examples into datetime objects, which JSON
@@ -83,3 +83,8 @@ def load(source: str) -> dict[str, Any]:
     if source.startswith(("http://", "https://")):
         return fetch_url(source)
     return load_file(Path(source))
+
+
+def label(source: str) -> str:
+    """How a report names a source: a URL as given, a file by its name."""
+    return source if source.startswith(("http://", "https://")) else Path(source).name

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._validation import validate_distinct_id, validate_uuid
 from .errors import (
     APIConnectionError,
     APIError,
@@ -25,6 +26,7 @@ from .errors import (
     BulkDeleteInputError,
     ConfigurationError,
     InvalidInputError,
+    MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     PostHogError,
@@ -32,13 +34,15 @@ from .errors import (
     ServerError,
 )
 from .models import (
+    BulkDeleteBatch,
+    BulkDeleteBatchResult,
     BulkDeleteProgress,
     BulkDeleteResult,
     DeletionStatus,
     DeletionWaitResult,
     Person,
 )
-from .pacing import DEFAULT_RATE_LIMITS, Budget, RateLimits
+from .pacing import DEFAULT_RATE_LIMITS, Budget, Pacer, RateLimits
 
 if TYPE_CHECKING:
     from .client import AsyncPersonsClient, PersonsClient
@@ -53,6 +57,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Budget",
+    "BulkDeleteBatch",
+    "BulkDeleteBatchResult",
     "BulkDeleteError",
     "BulkDeleteInputError",
     "BulkDeleteProgress",
@@ -61,7 +67,9 @@ __all__ = [
     "DeletionStatus",
     "DeletionWaitResult",
     "InvalidInputError",
+    "MalformedResponseError",
     "NotFoundError",
+    "Pacer",
     "PermissionDeniedError",
     "Person",
     "PersonsClient",
@@ -70,6 +78,8 @@ __all__ = [
     "RateLimits",
     "RetryPolicy",
     "ServerError",
+    "validate_distinct_id",
+    "validate_uuid",
 ]
 
 _LAZY = {

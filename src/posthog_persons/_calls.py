@@ -1,62 +1,67 @@
-"""One generated `*_detailed` call: its reply, and the translation of its failures.
+"""One operation's exchange: its reply, and the translation of its failures.
 
-The generated functions return documented error statuses as values; `Outcome.reply()` maps
-every non-2xx status to an exception through `errors.error_from_response` (the one place).
-When the generated parser rejects a body (a newer server's shape, an error body it does not
-expect), the raw response, remembered by an httpx response hook, is used instead and read
-defensively by `_convert`; httpx transport failures become APIConnectionError, and any other
-httpx error (a body it cannot decode) a PostHogError, so that callers only ever see ours.
+The facade builds each request with the generated operation module (see `_operations`) and
+sends it through the client's paced, retried httpx client itself; the body is read by
+`_convert`, never by the generated models (a schema rename must not break the facade, and
+parsing every record twice would cost more than the HTTP exchange). `Outcome` turns the
+exchange into a `Reply` or one of our exceptions: every non-2xx status through
+`errors.error_from_response` (the one place), httpx transport failures into
+APIConnectionError, any other httpx error (a body it cannot decode) into a
+MalformedResponseError, so callers only ever see ours.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from contextvars import ContextVar
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import attrs
 import httpx
 
-from .errors import APIConnectionError, APITimeoutError, PostHogError, error_from_response
-
-logger = logging.getLogger("posthog_persons")
-
-_last_response: ContextVar[httpx.Response | None] = ContextVar(
-    "posthog_persons_last_response", default=None
+from ._config import Origin, Secret
+from ._convert import Malformed
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    error_from_response,
+    malformed,
 )
-_PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 
-
-def remember_response(response: httpx.Response) -> None:
-    """httpx response hook (sync)."""
-    _last_response.set(response)
-
-
-async def aremember_response(response: httpx.Response) -> None:
-    """httpx response hook (async)."""
-    _last_response.set(response)
+T = TypeVar("T")
 
 
 @attrs.frozen
 class Reply:
     status_code: int
     content: bytes
-    parsed: Any
+    method: str
+    path: str
 
     @property
     def data(self) -> Any:
-        """The generated model, or the raw JSON when the generated parser gave up."""
-        if self.parsed is not None:
-            return self.parsed
+        """The body as JSON (None when empty)."""
         if not self.content:
             return None
         try:
             return json.loads(self.content)
         except ValueError:
-            raise PostHogError(
-                f"unexpected response: HTTP {self.status_code} with a body that is not JSON"
-            ) from None
+            raise self._malformed("a body that is not JSON") from None
+
+    def read(self, reader: Callable[[Any], T]) -> T:
+        """`reader(self.data)`; a body it finds malformed raises MalformedResponseError."""
+        try:
+            return reader(self.data)
+        except Malformed as bad:
+            raise self._malformed(str(bad)) from None
+
+    def _malformed(self, what: str) -> Exception:
+        return malformed(
+            f"HTTP {self.status_code} with {what}",
+            status_code=self.status_code,
+            method=self.method,
+            path=self.path,
+        )
 
 
 def _scrub(exc: httpx.HTTPError) -> None:
@@ -71,17 +76,21 @@ def _scrub(exc: httpx.HTTPError) -> None:
 
 
 class Outcome:
-    """Context manager around one generated call; `reply()` returns it or raises."""
+    """Context manager around one exchange; set `response`, then `reply()` returns or raises.
 
-    def __init__(self, origin: object) -> None:
+    `about_a_person`: the request's path names one person (a 404 is then about the person).
+    """
+
+    def __init__(self, origin: Origin, secret: Secret, *, about_a_person: bool) -> None:
         self._origin = origin
-        self.response: Any = None
+        self._secret = secret
+        self._about_a_person = about_a_person
+        self.response: httpx.Response | None = None
 
     def __enter__(self) -> Outcome:
-        _last_response.set(None)
         return self
 
-    def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> bool:
+    def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> None:
         if isinstance(exc, httpx.HTTPError):
             _scrub(exc)
         if isinstance(exc, httpx.TimeoutException):
@@ -89,23 +98,22 @@ class Outcome:
         if isinstance(exc, httpx.TransportError):
             raise APIConnectionError(f"could not reach {self._origin}: {exc!r}") from exc
         if isinstance(exc, httpx.HTTPError):  # e.g. DecodingError: a body httpx cannot decode
-            raise PostHogError(f"unexpected response from {self._origin}: {exc!r}") from exc
-        raw = _last_response.get()
-        if isinstance(exc, _PARSE_ERRORS) and raw is not None:
-            logger.debug(
-                "generated parser rejected HTTP %s (%r); reading raw", raw.status_code, exc
-            )
-            self.response = (raw.status_code, raw.headers, raw.content)
-            return True
-        return False
+            raise malformed(f"a body httpx cannot read from {self._origin}: {exc!r}") from exc
 
     def reply(self) -> Reply:
-        if isinstance(self.response, tuple):
-            status, headers, content = self.response
-            parsed = None
-        else:  # a generated Response, or an httpx.Response for a raw call
-            status, headers = int(self.response.status_code), self.response.headers
-            content, parsed = self.response.content, getattr(self.response, "parsed", None)
+        response = self.response
+        assert response is not None
+        request = response.request
+        method, path = request.method, request.url.path
+        status = response.status_code
         if not 200 <= status < 300:
-            raise error_from_response(status, headers, content)
-        return Reply(status, content, parsed)
+            raise error_from_response(
+                status,
+                response.headers,
+                response.content,
+                method=method,
+                path=path,
+                about_a_person=self._about_a_person,
+                secret=self._secret.reveal(),
+            )
+        return Reply(status, response.content, method, path)

@@ -1,9 +1,10 @@
 """Reading server data defensively into the facade's types.
 
-The input is the JSON of a response: raw (the paginated reads, and any body the generated
-parser rejected) or a generated model, turned back into its JSON by `to_dict()` (so that each
-type has one builder, over plain JSON). Unknown fields land in `extra`; a missing optional
-field is None; a field of the wrong type is treated as missing.
+The input is the JSON of a response. Unknown fields land in `extra`; a missing optional field
+is None; a field of the wrong type is treated as missing. A field the answer cannot do without
+(a page's `results`, a lookup's `results`, a bulk delete's counts, a person's `uuid`) missing or
+of the wrong type raises `Malformed`, which the reply turns into a MalformedResponseError: an
+answer we cannot read is a server failure, never "nothing found".
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .errors import PostHogError
 from .models import DeletionStatus, Person
 
 T = TypeVar("T")
+
+
+class Malformed(ValueError):
+    """The body lacks the documented shape (the message says how); see `_calls.Reply.read`."""
+
 
 _PERSON_FIELDS = frozenset(
     {"id", "uuid", "name", "distinct_ids", "properties", "created_at", "last_seen_at"}
@@ -27,6 +32,7 @@ _SUMMARY_FIELDS = frozenset(
     {
         "persons_found",
         "persons_deleted",
+        "persons_queued_for_deletion",
         "events_queued_for_deletion",
         "recordings_queued_for_deletion",
         "deletion_errors",
@@ -35,14 +41,14 @@ _SUMMARY_FIELDS = frozenset(
 
 
 def as_json(data: Any) -> dict[str, Any]:
-    """A response body as a JSON object: generated models go back through `to_dict()`."""
+    """A response body that must be a JSON object."""
     if type(data) is dict:
         return data
-    if hasattr(data, "to_dict"):
-        return dict(data.to_dict())
-    if isinstance(data, Mapping):
-        return dict(data)
-    raise PostHogError(f"unexpected response: expected a JSON object, got {type(data).__name__}")
+    raise Malformed(f"a {_json_type(data)} where a JSON object was expected")
+
+
+def _json_type(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 def _extra(src: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
@@ -68,7 +74,7 @@ def _datetime(value: Any) -> datetime | None:
 def _required_str(src: dict[str, Any], key: str, what: str) -> str:
     value = src.get(key)
     if not isinstance(value, str) or not value:
-        raise PostHogError(f"unexpected response: a {what} without {key!r}")
+        raise Malformed(f"a {what} without {key!r}")
     return value
 
 
@@ -114,8 +120,10 @@ def page(data: Any, build: Callable[[Any], T]) -> Page[T]:
     """One page of a paginated list ({results, next, count})."""
     src = as_json(data)
     results, next_url = src.get("results"), src.get("next")
+    if type(results) is not list:
+        raise Malformed(f"a page whose 'results' is {_json_type(results)}, not a list")
     return Page(
-        [build(item) for item in results] if type(results) is list else [],
+        [build(item) for item in results],
         next_url if isinstance(next_url, str) and next_url else None,
         _int(src.get("count")),
     )
@@ -125,10 +133,14 @@ def lookup(data: Any, *, uuid_keys: bool = False) -> dict[str, Person]:
     """The results of a batch lookup: {key: Person} (UUID keys in lowercase)."""
     results = as_json(data).get("results")
     if not isinstance(results, Mapping):
-        return {}
+        raise Malformed(f"a lookup whose 'results' is {_json_type(results)}, not an object")
     if uuid_keys:
         return {str(key).lower(): person(value) for key, value in results.items()}
     return {str(key): person(value) for key, value in results.items()}
+
+
+def lookup_by_uuid(data: Any) -> dict[str, Person]:
+    return lookup(data, uuid_keys=True)
 
 
 @attrs.frozen
@@ -137,18 +149,28 @@ class Summary:
 
     persons_found: int
     persons_deleted: int
+    persons_queued: int
     errors: tuple[str, ...]
     events_queued: bool
     recordings_queued: bool
     extra: dict[str, Any]
 
 
+def _count(src: dict[str, Any], key: str) -> int:
+    value = src.get(key)
+    if type(value) is not int or value < 0:
+        raise Malformed(f"a bulk delete summary whose {key!r} is {value!r}, not a count")
+    return value
+
+
 def summary(data: Any) -> Summary:
+    """A bulk delete's answer; `persons_queued_for_deletion` (newer servers) is 0 when absent."""
     src = as_json(data)
     errors = src.get("deletion_errors")
     return Summary(
-        persons_found=_int(src.get("persons_found")) or 0,
-        persons_deleted=_int(src.get("persons_deleted")) or 0,
+        persons_found=_count(src, "persons_found"),
+        persons_deleted=_count(src, "persons_deleted"),
+        persons_queued=_int(src.get("persons_queued_for_deletion")) or 0,
         errors=tuple(
             e["person_uuid"].lower()
             for e in (errors if type(errors) is list else ())

@@ -7,22 +7,31 @@ any request) and returns a flow (see `_sansio`) that the sync or async client dr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Hashable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _convert
 from . import _validation as check
 from ._config import Origin
-from ._sansio import Action, Call, Emit, Flow, Sleep
+from ._sansio import Call, Emit, Job, Sleep, Stream
 from .batching import LOOKUP_BATCH, BulkDeleteJob, chunks
 from .errors import APIConnectionError, PostHogError, RateLimitError, ServerError
-from .models import BulkDeleteProgress, DeletionStatus, DeletionWaitResult, Person
+from .models import (
+    BulkDeleteBatch,
+    BulkDeleteProgress,
+    BulkDeleteResult,
+    DeletionStatus,
+    DeletionWaitResult,
+    Person,
+)
 from .paginator import PageCursor
+
+if TYPE_CHECKING:
+    from ._calls import Reply
 
 logger = logging.getLogger("posthog_persons")
 
 T = TypeVar("T")
-SubFlow = Generator[Action, Any, T]
 
 #: deletion_status(person_uuids=...) asks once per UUID (person_uuid=) up to this many UUIDs,
 #: and beyond it pages through the whole list once and keeps the wanted records.
@@ -34,18 +43,6 @@ SCANS_PER_ROUND = 3
 _TRANSIENT = (RateLimitError, ServerError, APIConnectionError)
 
 
-def _body(model: str, data: dict[str, Any]) -> Any:
-    """A generated request model (imported lazily: the generated models are many)."""
-    from posthog_persons_api import models
-
-    return getattr(models, model).from_dict(data)
-
-
-def _one(call: Call, build: Callable[[Any], Any]) -> Flow:
-    reply = yield call
-    yield Emit([build(reply.data)])
-
-
 def _paginate(
     origin: Origin,
     op: str,
@@ -54,13 +51,21 @@ def _paginate(
     build: Callable[[Any], T],
     key: Callable[[T], Hashable],
     keep: Callable[[T], bool] | None = None,
-) -> Flow:
+) -> Stream:
     cursor = PageCursor(origin, page_size, key)
+
+    def read(data: Any) -> _convert.Page[T]:
+        return _convert.page(data, build)
+
     while (params := cursor.params()) is not None:
-        reply = yield Call(op, {**kwargs, **params}, raw=True)
-        page = _convert.page(reply.data, build)
+        reply: Reply = yield Call(op, {**kwargs, **params})
+        page = reply.read(read)
         fresh = cursor.accept(page.items, page.next)
         yield Emit(fresh if keep is None else [item for item in fresh if keep(item)])
+
+
+def _read_status_page(data: Any) -> _convert.Page[DeletionStatus]:
+    return _convert.page(data, _convert.deletion_status)
 
 
 def _person_key(person: Person) -> Hashable:
@@ -79,7 +84,7 @@ def iter_persons(
     distinct_id: str | None,
     properties: Iterable[Any] | None,
     page_size: int,
-) -> Flow:
+) -> Stream:
     filters = {
         name: check.text(value, name)
         for name, value in (("search", search), ("email", email), ("distinct_id", distinct_id))
@@ -88,50 +93,56 @@ def iter_persons(
     if properties is not None:
         filters["properties"] = check.property_filters(properties)
     size = check.positive_int(page_size, "page_size")
-    return _paginate(origin, "list", filters, size, _convert.person, _person_key)
+    return _paginate(origin, "persons_list", filters, size, _convert.person, _person_key)
 
 
-def get_person(person_id: object) -> Flow:
-    return _one(Call("retrieve", {"id": check.person_ref(person_id)}), _convert.person)
+def get_person(person_id: object) -> Job[Person]:
+    return _get_person(check.person_ref(person_id))
 
 
-def _nothing(_data: Any) -> None:
-    return None
+def _get_person(ref: str) -> Job[Person]:
+    reply: Reply = yield Call("persons_retrieve", {"id": ref})
+    return reply.read(_convert.person)
 
 
-def update_properties(person_id: object, properties: object) -> Flow:
-    ref = check.person_ref(person_id)
-    body = _body("PersonPropertiesUpdate", {"properties": check.properties(properties)})
-    return _one(Call("partial_update", {"id": ref, "body": body}), _nothing)
+def update_properties(person_id: object, properties: object) -> Job[None]:
+    ref, body = check.person_ref(person_id), {"properties": check.properties(properties)}
+    return _no_answer(Call("persons_partial_update", {"id": ref}, body))
 
 
-def delete_property(person_id: object, key: object) -> Flow:
-    ref = check.person_ref(person_id)
-    body = _body("PersonDeletePropertyRequest", {"$unset": check.text(key, "key")})
-    return _one(Call("delete_property_create", {"id": ref, "body": body}), _nothing)
+def delete_property(person_id: object, key: object) -> Job[None]:
+    ref, body = check.person_ref(person_id), {"$unset": check.text(key, "key")}
+    return _no_answer(Call("persons_delete_property_create", {"id": ref}, body))
 
 
-def _lookup_chunk(field: str, chunk: Iterable[str]) -> SubFlow[dict[str, Person]]:
+def _no_answer(call: Call) -> Job[None]:
+    yield call
+
+
+def _lookup_chunk(field: str, chunk: Iterable[str]) -> Job[dict[str, Person]]:
+    op = f"persons_batch_by_{field}_create"
+    reply: Reply = yield Call(op, {}, {field: list(chunk)})
     if field == "uuids":
-        op, model = "batch_by_uuids_create", "PersonBatchByUuidsRequest"
-    else:
-        op, model = "batch_by_distinct_ids_create", "PersonBatchByDistinctIdsRequest"
-    reply = yield Call(op, {"body": _body(model, {field: list(chunk)})})
-    return _convert.lookup(reply.data, uuid_keys=field == "uuids")
+        return reply.read(_convert.lookup_by_uuid)
+    return reply.read(_convert.lookup)
 
 
-def _lookup(field: str, keys: list[str]) -> Flow:
+def _lookup(field: str, keys: list[str]) -> Job[dict[str, Person]]:
     found: dict[str, Person] = {}
     for chunk in chunks(keys, LOOKUP_BATCH):
         found.update((yield from _lookup_chunk(field, chunk)))
-    yield Emit([found])
+    return found
 
 
-def lookup(field: str, values: object) -> Flow:
+def lookup(field: str, values: object) -> Job[dict[str, Person]]:
     """Batch lookup by "distinct_ids" or "uuids": validated and deduplicated up front."""
     if field == "uuids":
-        return _lookup(field, check.unique(values, "uuids", check.canonical_uuid))
-    return _lookup(field, check.unique(values, "ids", check.distinct_id))
+        return _lookup(field, check.unique(values, "uuids", check.validate_uuid))
+    return _lookup(field, check.unique(values, "ids", check.validate_distinct_id))
+
+
+BeforeBatch = Callable[[BulkDeleteBatch], object]
+OnProgress = Callable[[BulkDeleteProgress], object]
 
 
 def bulk_delete(
@@ -141,60 +152,80 @@ def bulk_delete(
     delete_events: bool,
     delete_recordings: bool,
     keep_person: bool,
-    on_progress: Callable[[BulkDeleteProgress], object] | None,
-) -> Flow:
+    batch_size: object,
+    before_batch: BeforeBatch | None,
+    on_progress: OnProgress | None,
+) -> Job[BulkDeleteResult]:
+    for name, hook in (("before_batch", before_batch), ("on_progress", on_progress)):
+        if hook is not None and not callable(hook):
+            raise check.InvalidInputError(f"{name} must be callable, got {hook!r}")
     job = BulkDeleteJob(
         ids=ids,
         distinct_ids=distinct_ids,
         delete_events=delete_events,
         delete_recordings=delete_recordings,
         keep_person=keep_person,
+        batch_size=batch_size,
     )
-    if on_progress is not None and not callable(on_progress):
-        raise check.InvalidInputError(f"on_progress must be callable, got {on_progress!r}")
-    return _bulk_delete(job, on_progress)
+    return _bulk_delete(job, before_batch, on_progress)
+
+
+def _resolve(job: BulkDeleteJob, batch: list[str]) -> Job[list[str] | None]:
+    """The UUIDs of the persons a batch of distinct ids names, when the job tracks them."""
+    if not job.resolve:
+        return None
+    resolved: dict[str, None] = {}
+    for chunk in chunks(batch, LOOKUP_BATCH):
+        found = yield from _lookup_chunk("distinct_ids", chunk)
+        resolved.update(dict.fromkeys(person.uuid for person in found.values()))
+    return list(resolved)
 
 
 def _bulk_delete(
-    job: BulkDeleteJob, on_progress: Callable[[BulkDeleteProgress], object] | None
-) -> Flow:
+    job: BulkDeleteJob, before_batch: BeforeBatch | None, on_progress: OnProgress | None
+) -> Job[BulkDeleteResult]:
+    """Each batch: resolve (distinct ids -> UUIDs, when tracked), `before_batch`, send, record,
+    `on_progress`. An exception of a hook propagates as it is: from `before_batch`, that batch
+    was not sent; from `on_progress`, it was confirmed (and the hook was told)."""
     while batch := job.next_batch():
-        resolved: dict[str, None] = {}
         try:
-            if job.resolve:  # distinct ids -> UUIDs, so the queued deletions can be tracked
-                for chunk in chunks(batch, LOOKUP_BATCH):
-                    found = yield from _lookup_chunk("distinct_ids", chunk)
-                    resolved.update(dict.fromkeys(person.uuid for person in found.values()))
-            body = _body("PersonBulkDeleteRequest", job.body(batch))
-            reply = yield Call("bulk_delete_create", {"body": body})
-            summary = _convert.summary(reply.data)
+            resolved = yield from _resolve(job, batch)
         except PostHogError as exc:
             raise job.failure(exc, batch) from exc
-        progress = job.record(batch, summary, list(resolved))
+        if before_batch is not None:
+            before_batch(job.plan(batch, resolved))
+        try:
+            reply: Reply = yield Call("persons_bulk_delete_create", {}, job.body(batch))
+            summary = reply.read(_convert.summary)
+        except PostHogError as exc:
+            raise job.failure(exc, batch) from exc
+        progress = job.record(batch, summary, resolved)
         if on_progress is not None:
             on_progress(progress)
-    yield Emit([job.result()])
+    return job.result()
 
 
-def deletion_status(origin: Origin, *, person_uuids: object | None, status: object) -> Flow:
+def deletion_status(origin: Origin, *, person_uuids: object | None, status: object) -> Stream:
     base = {"status": check.deletion_status(status)}
 
-    def pages(kwargs: dict[str, Any], keep: Callable[[DeletionStatus], bool] | None = None) -> Flow:
+    def pages(
+        kwargs: dict[str, Any], keep: Callable[[DeletionStatus], bool] | None = None
+    ) -> Stream:
         return _paginate(
-            origin, "deletion_status_retrieve", kwargs, STATUS_PAGE_SIZE,
+            origin, "persons_deletion_status_list", kwargs, STATUS_PAGE_SIZE,
             _convert.deletion_status, _status_key, keep,
         )  # fmt: skip
 
     if person_uuids is None:
         return pages(base)
-    uuids = check.unique(person_uuids, "person_uuids", check.canonical_uuid)
+    uuids = check.unique(person_uuids, "person_uuids", check.validate_uuid)
     if len(uuids) <= PER_UUID_QUERIES_UP_TO:
         return _chain(pages({**base, "person_uuid": uuid}) for uuid in uuids)
     wanted = set(uuids)
     return pages(base, keep=lambda record: record.person_uuid in wanted)
 
 
-def _chain(flows: Iterable[Flow]) -> Flow:
+def _chain(flows: Iterable[Stream]) -> Stream:
     for flow in flows:
         yield from flow
 
@@ -206,8 +237,8 @@ def wait_for_deletions(
     timeout: object,
     poll_interval: object,
     clock: Callable[[], float],
-) -> Flow:
-    uuids = check.unique(person_uuids, "person_uuids", check.canonical_uuid)
+) -> Job[DeletionWaitResult]:
+    uuids = check.unique(person_uuids, "person_uuids", check.validate_uuid)
     limit = check.seconds(timeout, "timeout", allow_zero=True)
     interval = check.seconds(poll_interval, "poll_interval", allow_zero=False)
     return _wait(origin, uuids, limit, interval, clock)
@@ -215,7 +246,7 @@ def wait_for_deletions(
 
 def _wait(
     origin: Origin, uuids: list[str], timeout: float, interval: float, clock: Callable[[], float]
-) -> Flow:
+) -> Job[DeletionWaitResult]:
     deadline = clock() + timeout
     pending = set(uuids)  # unknown counts as pending until a trustworthy round says otherwise
     while pending:
@@ -227,18 +258,14 @@ def _wait(
             break
         logger.info("%d deletion(s) still pending; polling again in %.0fs", len(pending), interval)
         yield Sleep(min(interval, left))
-    yield Emit(
-        [
-            DeletionWaitResult(
-                completed=tuple(u for u in uuids if u not in pending),
-                pending=tuple(u for u in uuids if u in pending),
-                done=not pending,
-            )
-        ]
+    return DeletionWaitResult(
+        completed=tuple(u for u in uuids if u not in pending),
+        pending=tuple(u for u in uuids if u in pending),
+        done=not pending,
     )
 
 
-def _pending_round(origin: Origin, wanted: set[str]) -> SubFlow[set[str] | None]:
+def _pending_round(origin: Origin, wanted: set[str]) -> Job[set[str] | None]:
     """Which wanted UUIDs the pending list holds; None if this round cannot tell.
 
     One scan pages through `status=pending` and costs ceil(pending / 100) requests, whatever
@@ -254,13 +281,12 @@ def _pending_round(origin: Origin, wanted: set[str]) -> SubFlow[set[str] | None]
         seen: set[str] = set()
         while (params := cursor.params()) is not None:
             try:
-                reply = yield Call(
-                    "deletion_status_retrieve", {"status": "pending", **params}, raw=True
-                )
+                query = {"status": "pending", **params}
+                reply: Reply = yield Call("persons_deletion_status_list", query)
             except _TRANSIENT as exc:
                 logger.warning("deletion status poll failed, will retry next round: %s", exc)
                 return None
-            page = _convert.page(reply.data, _convert.deletion_status)
+            page = reply.read(_read_status_page)
             counts.append(page.count)
             for record in cursor.accept(page.items, page.next):
                 if record.person_uuid in wanted:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -22,26 +23,66 @@ def _is_decimal(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def canonical_uuid(value: object, what: str = "person UUID") -> str:
-    """A UUID in canonical lowercase form."""
+#: PostHog stores a distinct id in a varchar(400) (`PersonDistinctId.distinct_id`,
+#: posthog/models/person/person.py) and its ingestion drops events whose distinct id is longer
+#: (`MAX_DISTINCT_ID_LENGTH = 400`, plugin-server's event-metadata validation): a longer one can
+#: never match a person.
+MAX_DISTINCT_ID_LENGTH = 400
+# Unicode category Cc exactly (C0 controls, DEL, C1 controls), as a regex: millions of ids are
+# checked in seconds where a per-character category lookup takes far longer.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+
+
+def validate_uuid(value: object) -> str:
+    """A person UUID in canonical lowercase form; InvalidInputError naming the value if not.
+
+    Accepts what `uuid.UUID` reads (any case, braces, `urn:uuid:`, no hyphens) and UUID
+    objects; the string is taken exactly as given (no surrounding whitespace is stripped).
+    """
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value  # the common form, at a fraction of uuid.UUID's cost
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str) and value:
         try:
-            return str(uuid.UUID(value.strip()))
+            return str(uuid.UUID(value))
         except ValueError:
             pass
     hint = " (use distinct_ids= for distinct ids)" if isinstance(value, str) and value else ""
-    raise InvalidInputError(f"{_show(value)} is not a valid {what}{hint}")
+    raise InvalidInputError(f"{_show(value)} is not a valid person UUID{hint}", reason="not a UUID")
 
 
-def distinct_id(value: object) -> str:
-    if not isinstance(value, str):
+def validate_distinct_id(value: object) -> str:
+    """A distinct id, unchanged; InvalidInputError naming the value if it cannot be one.
+
+    THE rule, shared by the client and the CLI. A distinct id is any string PostHog can store:
+    not blank, at most 400 characters (MAX_DISTINCT_ID_LENGTH) and free of control characters
+    (Unicode Cc). The length is the server's own limit: a longer id matches nothing, so it can
+    only be a mistake (a whole CSV row, a file read whole). Control characters: PostgreSQL
+    cannot store NUL at all, and an id holding a tab, an escape or a C1 byte is, in the inputs
+    of an erasure, a damaged or mis-decoded file far more often than a real id; refusing it
+    before any request costs nothing, while sending it would silently match no one. The rare
+    real id of that kind can still be erased by its person's UUID (bulk_delete(ids=...)).
+    Nothing is stripped: " alice" is not "alice".
+    """
+    if type(value) is not str:
         raise InvalidInputError(
-            f"distinct ids are strings; got {_show(value)} ({type(value).__name__})"
+            f"distinct ids are strings; got {_show(value)} ({type(value).__name__})",
+            reason="not a string",
         )
-    if not value.strip():
-        raise InvalidInputError(f"empty distinct id: {_show(value)}")
+    if not value or value.isspace():
+        raise InvalidInputError(f"empty distinct id: {_show(value)}", reason="blank")
+    if len(value) > MAX_DISTINCT_ID_LENGTH:
+        raise InvalidInputError(
+            f"{_show(value)} is too long for a distinct id: {len(value):,} characters, the "
+            f"server keeps at most {MAX_DISTINCT_ID_LENGTH}",
+            reason="too long",
+        )
+    if _CONTROL.search(value):
+        raise InvalidInputError(
+            f"distinct id {_show(value)} contains control characters", reason="control characters"
+        )
     return value
 
 
@@ -52,7 +93,7 @@ def person_ref(value: object) -> str:
     if isinstance(value, str) and _is_decimal(value.strip()):
         return value.strip()
     try:
-        return canonical_uuid(value)
+        return validate_uuid(value)
     except InvalidInputError:
         pass
     raise InvalidInputError(

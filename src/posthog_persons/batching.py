@@ -13,16 +13,21 @@ stops the job before its batch with nothing lost. `BulkDeleteJob` adds up the ba
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from . import _validation as check
 from ._convert import Summary
 from .errors import BulkDeleteError, BulkDeleteInputError, InvalidInputError, PostHogError
-from .models import BulkDeleteProgress, BulkDeleteResult
+from .models import BulkDeleteBatch, BulkDeleteBatchResult, BulkDeleteProgress, BulkDeleteResult
 
 __all__ = ["BULK_DELETE_BATCH", "LOOKUP_BATCH", "BulkDeleteJob", "IdStream", "chunks"]
 
+#: The server's limit per bulk_delete list (`bulk_delete` in posthog/api/person.py answers
+#: 400 above it; ../shared/posthog-persons-api.md, "Bulk delete").
 BULK_DELETE_BATCH = 1000
+#: The batch lookups read only the first 200 ids and silently ignore the rest
+#: (`batch_by_distinct_ids` / `batch_by_uuids` in posthog/api/person.py; the notes, "Batch
+#: lookups").
 LOOKUP_BATCH = 200
 
 T = TypeVar("T")
@@ -82,6 +87,10 @@ class IdStream:
         return batch, self._rest
 
 
+def _tuple(items: list[str] | None) -> tuple[str, ...] | None:
+    return None if items is None else tuple(items)
+
+
 def _merge(extra: dict[str, Any], new: dict[str, Any]) -> None:
     for key, value in new.items():
         old = extra.get(key)
@@ -104,6 +113,7 @@ class BulkDeleteJob:
         delete_events: bool,
         delete_recordings: bool,
         keep_person: bool,
+        batch_size: object = BULK_DELETE_BATCH,
     ) -> None:
         if ids is not None and distinct_ids is not None:
             raise InvalidInputError("pass ids= (person UUIDs) or distinct_ids=, not both")
@@ -113,8 +123,17 @@ class BulkDeleteJob:
             raise InvalidInputError(
                 "keep_person=True deletes nothing unless delete_events or delete_recordings is set"
             )
-        self.field = "ids" if ids is not None else "distinct_ids"
-        validate = check.canonical_uuid if ids is not None else check.distinct_id
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, int)
+            or not 1 <= batch_size <= BULK_DELETE_BATCH
+        ):
+            raise InvalidInputError(
+                f"batch_size must be an integer from 1 to {BULK_DELETE_BATCH}, got {batch_size!r}"
+            )
+        self.batch_size = batch_size
+        self.field: Literal["ids", "distinct_ids"] = "ids" if ids is not None else "distinct_ids"
+        validate = check.validate_uuid if ids is not None else check.validate_distinct_id
         self.stream = IdStream(ids if ids is not None else distinct_ids, self.field, validate)
         self.flags = {
             "delete_events": bool(delete_events),
@@ -133,7 +152,7 @@ class BulkDeleteJob:
     def next_batch(self) -> list[str]:
         """The next batch to send; empty when done."""
         try:
-            return self.stream.take(BULK_DELETE_BATCH)
+            return self.stream.take(self.batch_size)
         except _BadId as bad:
             remaining, unconsumed = self.stream.after(bad.taken)
             raise BulkDeleteInputError(
@@ -143,15 +162,26 @@ class BulkDeleteJob:
     def body(self, batch: list[str]) -> dict[str, Any]:
         return {self.field: batch, **self.flags}
 
-    def record(self, batch: list[str], summary: Summary, resolved: list[str]) -> BulkDeleteProgress:
+    def plan(self, batch: list[str], resolved: list[str] | None) -> BulkDeleteBatch:
+        """The batch as `before_batch` sees it: number, field, exact ids, their persons."""
+        return BulkDeleteBatch(
+            number=self._totals.batches + 1,
+            field=self.field,
+            ids=tuple(batch),
+            person_uuids=tuple(batch) if self.field == "ids" else _tuple(resolved),
+        )
+
+    def record(
+        self, batch: list[str], summary: Summary, resolved: list[str] | None
+    ) -> BulkDeleteProgress:
         """Add one confirmed batch to the totals."""
         failed = set(summary.errors)
         if self.field == "ids":  # already unique: the stream deduplicates
-            self._uuids.extend(u for u in batch if u not in failed)
+            tracked = [u for u in batch if u not in failed]
         else:
-            fresh = [u for u in resolved if u not in failed and u not in self._resolved]
-            self._resolved.update(fresh)
-            self._uuids.extend(fresh)
+            tracked = [u for u in resolved or () if u not in failed and u not in self._resolved]
+            self._resolved.update(tracked)
+        self._uuids.extend(tracked)
         self._errors.extend(summary.errors)
         _merge(self._extra, summary.extra)
         t = self._totals
@@ -159,18 +189,32 @@ class BulkDeleteJob:
             requested=t.requested + len(batch),
             persons_found=t.persons_found + summary.persons_found,
             persons_deleted=t.persons_deleted + summary.persons_deleted,
+            persons_queued=t.persons_queued + summary.persons_queued,
             batches=t.batches + 1,
             events_queued_for_deletion=t.events_queued_for_deletion or summary.events_queued,
             recordings_queued_for_deletion=(
                 t.recordings_queued_for_deletion or summary.recordings_queued
             ),
         )
+        t = self._totals
         return BulkDeleteProgress(
-            batches_done=self._totals.batches,
-            ids_sent=self._totals.requested,
-            persons_found=self._totals.persons_found,
-            persons_deleted=self._totals.persons_deleted,
+            batches_done=t.batches,
+            ids_sent=t.requested,
+            persons_found=t.persons_found,
+            persons_deleted=t.persons_deleted,
             errors=len(self._errors),
+            persons_queued=t.persons_queued,
+            batch=BulkDeleteBatchResult(
+                number=t.batches,
+                ids_sent=len(batch),
+                persons_found=summary.persons_found,
+                persons_deleted=summary.persons_deleted,
+                persons_queued=summary.persons_queued,
+                deletion_errors=summary.errors,
+                person_uuids=tuple(tracked),
+                events_queued_for_deletion=summary.events_queued,
+                recordings_queued_for_deletion=summary.recordings_queued,
+            ),
         )
 
     def failure(self, cause: PostHogError, batch: list[str]) -> BulkDeleteError:
@@ -185,6 +229,7 @@ class BulkDeleteJob:
             requested=t.requested,
             persons_found=t.persons_found,
             persons_deleted=t.persons_deleted,
+            persons_queued=t.persons_queued,
             batches=t.batches,
             errors=tuple(self._errors),
             person_uuids=tuple(self._uuids),

@@ -1,10 +1,9 @@
 """PersonsClient and AsyncPersonsClient: twins of one design, thin drivers of `_jobs`.
 
 Each method validates its arguments and builds a flow in `_jobs` (shared by both clients), then
-drives it: `_perform` runs one generated `*_detailed` call (sync or async) or one sleep. The
-paginated reads are the exception: they build their request with the generated `_get_kwargs`
-and leave the body to `_convert`, since parsing every record into generated models first would
-cost more than the HTTP exchange itself (the issue allows 1.5x of a raw httpx loop).
+drives it: `_perform` performs one action, a sleep or a call: the request is built by the
+generated operation module, sent through the client's httpx pool, and its body read by
+`_convert` (never by the generated models: see `_calls`).
 Both own one pooled httpx client whose transport paces and retries every request
 (`_transport`), with an auth that sends the key to the configured host only.
 """
@@ -22,21 +21,23 @@ import httpx
 from posthog_persons_api.client import Client
 
 from . import _jobs
-from ._calls import Outcome, aremember_response, remember_response
+from ._calls import Outcome, Reply
 from ._config import Settings, resolve
-from ._sansio import Action, Call, Flow, Sleep, adrive, arun, drive, run
+from ._jobs import BeforeBatch, OnProgress
+from ._sansio import Action, Call, Job, Sleep, adrive, arun, drive, run
 from ._transport import AsyncPacedRetryTransport, BearerAuth, PacedRetryTransport
+from .batching import BULK_DELETE_BATCH
 from .errors import ConfigurationError
-from .models import BulkDeleteProgress, BulkDeleteResult, DeletionStatus, DeletionWaitResult, Person
+from .models import BulkDeleteResult, DeletionStatus, DeletionWaitResult, Person
 from .pacing import DEFAULT_RATE_LIMITS, Pacer, RateLimits
 from .retry import RetryPolicy
 
 __all__ = ["AsyncPersonsClient", "PersonsClient"]
 
 _USER_AGENT = "posthog-persons-python"
-ProgressCallback = Callable[[BulkDeleteProgress], object]
 SyncSleep = Callable[[float], object]
 AsyncSleep = Callable[[float], Awaitable[object]]
+T = TypeVar("T")
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 SleepT = TypeVar("SleepT", SyncSleep, AsyncSleep)
 
@@ -58,16 +59,21 @@ class _BaseClient(Generic[TransportT, SleepT]):
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: SleepT | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._settings: Settings = resolve(
-            api_key, project_id=project_id, environment_id=environment_id, host=host
+            api_key, project_id=project_id, environment_id=environment_id, host=host, stacklevel=3
         )
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ConfigurationError(f"timeout must be a positive number, got {timeout!r}")
+            raise ConfigurationError(
+                f"timeout must be a positive number, got {timeout!r}", setting="timeout"
+            )
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+            raise ConfigurationError(
+                f"max_retries must be an integer >= 0, got {max_retries!r}", setting="max_retries"
+            )
         self._policy = retry_policy or RetryPolicy(max_retries=max_retries)
-        self._pacer = Pacer(rate_limits, clock=clock) if rate_limits is not None else None
+        self._pacer = self._pacing(pacer, rate_limits, clock)
         self._clock = clock
         self._timeout = timeout
         self._sleep: SleepT = sleep if sleep is not None else self._default_sleep()
@@ -77,21 +83,38 @@ class _BaseClient(Generic[TransportT, SleepT]):
         self._api = Client(base_url=str(self._settings.origin))
         self._connect(transport)
 
-    #: (default transport, pacing/retry wrapper, httpx client class, response hook)
-    _HTTPX: ClassVar[tuple[Any, Any, Any, Any]]
+    #: (default transport, pacing/retry wrapper, httpx client class)
+    _HTTPX: ClassVar[tuple[Any, Any, Any]]
     _http: Any
+
+    @staticmethod
+    def _pacing(
+        pacer: Pacer | None, rate_limits: RateLimits | None, clock: Callable[[], float]
+    ) -> Pacer | None:
+        """The pacer of this client: a shared one (`pacer=`), or its own over `rate_limits`."""
+        if pacer is None:
+            return Pacer(rate_limits, clock=clock) if rate_limits is not None else None
+        if not isinstance(pacer, Pacer):
+            raise ConfigurationError(
+                f"pacer must be a posthog_persons.pacing.Pacer, got {pacer!r}", setting="pacer"
+            )
+        if rate_limits is not DEFAULT_RATE_LIMITS:
+            raise ConfigurationError(
+                "pass rate_limits= or pacer= (which has its own limits), not both",
+                setting="pacer",
+            )
+        return pacer
 
     def _default_sleep(self) -> SleepT:
         raise NotImplementedError
 
     def _connect(self, transport: TransportT | None) -> None:
         """Build the pooled, paced httpx client and hand it to the generated client."""
-        default, paced_cls, client_cls, hook = self._HTTPX
+        default, paced_cls, client_cls = self._HTTPX
         paced = paced_cls(
             transport or default(), policy=self._policy, pacer=self._pacer, sleep=self._sleep
         )
-        options = self._httpx_options()
-        self._http = client_cls(transport=paced, event_hooks={"response": [hook]}, **options)
+        self._http = client_cls(transport=paced, **self._httpx_options())
         if isinstance(self._http, httpx.AsyncClient):
             self._api.set_async_httpx_client(self._http)
         else:
@@ -122,66 +145,76 @@ class _BaseClient(Generic[TransportT, SleepT]):
 
     @property
     def scope(self) -> str:
-        """ "projects" or "environments": which generated operations are called."""
-        return self._settings.scope
+        """Always "projects": every request goes to /api/projects/{project_id}/ (an
+        environment_id, deprecated, is sent there as the project id)."""
+        return "projects"
+
+    @property
+    def pacer(self) -> Pacer | None:
+        """The pacer of this client's requests (pass it as `pacer=` to share it)."""
+        return self._pacer
 
     def __repr__(self) -> str:
-        scope = "project_id" if self.scope == "projects" else "environment_id"
-        return f"{type(self).__name__}(host={self.host!r}, {scope}={self.project_id!r})"
+        return f"{type(self).__name__}(host={self.host!r}, project_id={self.project_id!r})"
 
     def _operation(self, op: str) -> ModuleType:
-        """The generated module of one operation, imported on first use."""
+        """The generated module of one operation (pinned in `_operations`), imported once."""
         module = self._modules.get(op)
         if module is None:
-            if self._settings.scope == "environments":
-                name = f"posthog_persons_api.api.environments.environments_persons_{op}"
-            else:
-                name = f"posthog_persons_api.api.persons.persons_{op}"
-            module = self._modules[op] = importlib.import_module(name)
+            module = self._modules[op] = importlib.import_module(f"{_OPERATIONS}.{op}")
         return module
 
-    def _outcome(self) -> Outcome:
-        return Outcome(self._settings.origin)
+    def _request(self, call: Call) -> dict[str, Any]:
+        """The httpx request kwargs of one call, from its operation's public build_request."""
+        module = self._operation(call.op)
+        kwargs = call.kwargs
+        if call.body is not None:
+            kwargs = {**kwargs, "body": module.body_from_dict(call.body)}
+        request: dict[str, Any] = module.build_request(self.project_id, **kwargs)
+        return request
+
+    def _outcome(self, call: Call) -> Outcome:
+        return Outcome(
+            self._settings.origin, self._settings.api_key, about_a_person="id" in call.kwargs
+        )
+
+
+_OPERATIONS = "posthog_persons_api.api.persons"
 
 
 class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
     """The PostHog persons API, for the jobs people come for.
 
-    `PersonsClient(api_key=None, *, project_id=None, environment_id=None, host=None,
-    timeout=30.0, max_retries=5, transport=None, rate_limits=DEFAULT_RATE_LIMITS)`
+    `PersonsClient(api_key=None, *, project_id=None, host=None, timeout=30.0, max_retries=5,
+    transport=None, rate_limits=DEFAULT_RATE_LIMITS, pacer=None)`
 
-    Unset settings come from POSTHOG_PERSONAL_API_KEY, POSTHOG_PROJECT_ID (or
-    POSTHOG_ENVIRONMENT_ID) and POSTHOG_HOST (default https://us.posthog.com); `environment_id`
-    selects the /api/environments/ scope. A missing or malformed setting raises
-    ConfigurationError here, before any request. `transport` replaces the network (tests,
-    emulators); `rate_limits=None` switches pacing off; `retry_policy` overrides
+    Unset settings come from POSTHOG_PERSONAL_API_KEY, POSTHOG_PROJECT_ID and POSTHOG_HOST
+    (default https://us.posthog.com). `environment_id=` / POSTHOG_ENVIRONMENT_ID are a
+    deprecated alias of the project id (DeprecationWarning). A missing or malformed setting
+    raises ConfigurationError here, before any request. `transport` replaces the network
+    (tests, emulators); `rate_limits=None` switches pacing off; `pacer=` shares one Pacer
+    between clients of the same key (the server counts per key); `retry_policy` overrides
     `max_retries` and the backoff; `clock` and `sleep` are injectable for tests.
     Use it as a context manager, or call `close()`.
     """
 
-    _HTTPX = (httpx.HTTPTransport, PacedRetryTransport, httpx.Client, remember_response)
+    _HTTPX = (httpx.HTTPTransport, PacedRetryTransport, httpx.Client)
     _http: httpx.Client
 
     def _default_sleep(self) -> SyncSleep:
         return time.sleep
 
-    def _perform(self, action: Action) -> Any:
+    def _perform(self, action: Action) -> Reply | None:
         if isinstance(action, Sleep):
-            return self._sleep(action.seconds)
+            self._sleep(action.seconds)
+            return None
         assert isinstance(action, Call)
-        module = self._operation(action.op)
-        with self._outcome() as outcome:
-            if action.raw:
-                request = module._get_kwargs(self.project_id, **action.kwargs)
-                outcome.response = self._http.request(**request)
-            else:
-                outcome.response = module.sync_detailed(
-                    self.project_id, client=self._api, **action.kwargs
-                )
+        with self._outcome(action) as outcome:
+            outcome.response = self._http.request(**self._request(action))
         return outcome.reply()
 
-    def _run(self, flow: Flow) -> Any:
-        return run(flow, self._perform)
+    def _run(self, job: Job[T]) -> T:
+        return run(job, self._perform)
 
     # --- reading ----------------------------------------------------------------------------
     def iter_persons(
@@ -206,15 +239,15 @@ class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
 
     def get_person(self, person_id: int | str) -> Person:
         """One person by numeric id or UUID (not a distinct id: use iter_persons(distinct_id=))."""
-        return self._run(_jobs.get_person(person_id))  # type: ignore[no-any-return]
+        return self._run(_jobs.get_person(person_id))
 
     def get_persons_by_distinct_ids(self, ids: Iterable[str]) -> dict[str, Person]:
         """{distinct_id: Person} for those found; any number, 200 per call, deduplicated."""
-        return self._run(_jobs.lookup("distinct_ids", ids))  # type: ignore[no-any-return]
+        return self._run(_jobs.lookup("distinct_ids", ids))
 
     def get_persons_by_uuids(self, uuids: Iterable[str]) -> dict[str, Person]:
         """{uuid: Person} for those found (canonical lowercase UUID keys); 200 per call."""
-        return self._run(_jobs.lookup("uuids", uuids))  # type: ignore[no-any-return]
+        return self._run(_jobs.lookup("uuids", uuids))
 
     # --- editing ----------------------------------------------------------------------------
     def update_properties(self, person_id: int | str, properties: Mapping[str, Any]) -> None:
@@ -234,20 +267,29 @@ class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
         delete_events: bool = False,
         delete_recordings: bool = False,
         keep_person: bool = False,
-        on_progress: ProgressCallback | None = None,
+        batch_size: int = BULK_DELETE_BATCH,
+        before_batch: BeforeBatch | None = None,
+        on_progress: OnProgress | None = None,
     ) -> BulkDeleteResult:
-        """Delete persons by UUID (`ids`) or by distinct id, any number, 1000 per call.
+        """Delete persons by UUID (`ids`) or by distinct id, any number, `batch_size` (at most
+        and by default 1000) per call.
 
         Streams any iterable: a collection is validated whole first, an iterator batch by
-        batch (see posthog_persons.batching). Duplicates are sent once. `on_progress` gets a
-        BulkDeleteProgress after every batch. A batch that fails after the retries raises
-        BulkDeleteError with the counts done and `remaining` ids, to resume with.
+        batch (see posthog_persons.batching). Duplicates are sent once. With distinct ids and
+        delete_events/delete_recordings, each batch's distinct ids are first resolved to person
+        UUIDs (batch lookups), so that the queued deletions can be tracked.
+        Hooks, for journals: `before_batch(BulkDeleteBatch)` just before each batch is sent
+        (number, field, the exact ids, their person UUIDs); `on_progress(BulkDeleteProgress)`
+        after each confirmed batch (running totals, and `.batch`, what the server confirmed).
+        A batch that fails after the retries raises BulkDeleteError (also of the cause's class,
+        e.g. PermissionDeniedError) with the counts done and `remaining` ids, to resume with.
         """
         flow = _jobs.bulk_delete(
             ids=ids, distinct_ids=distinct_ids, delete_events=delete_events,
-            delete_recordings=delete_recordings, keep_person=keep_person, on_progress=on_progress,
+            delete_recordings=delete_recordings, keep_person=keep_person, batch_size=batch_size,
+            before_batch=before_batch, on_progress=on_progress,
         )  # fmt: skip
-        return self._run(flow)  # type: ignore[no-any-return]
+        return self._run(flow)
 
     def deletion_status(
         self, *, person_uuids: Iterable[str] | None = None, status: str = "all"
@@ -278,7 +320,7 @@ class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
             self._settings.origin, person_uuids, timeout=timeout,
             poll_interval=poll_interval, clock=self._clock,
         )  # fmt: skip
-        return self._run(flow)  # type: ignore[no-any-return]
+        return self._run(flow)
 
     # --- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
@@ -299,34 +341,23 @@ class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
 class AsyncPersonsClient(_BaseClient[httpx.AsyncBaseTransport, "AsyncSleep"]):
     """Async twin of PersonsClient: the same methods, with `await` and `async for`."""
 
-    _HTTPX = (
-        httpx.AsyncHTTPTransport,
-        AsyncPacedRetryTransport,
-        httpx.AsyncClient,
-        aremember_response,
-    )
+    _HTTPX = (httpx.AsyncHTTPTransport, AsyncPacedRetryTransport, httpx.AsyncClient)
     _http: httpx.AsyncClient
 
     def _default_sleep(self) -> AsyncSleep:
         return asyncio.sleep
 
-    async def _perform(self, action: Action) -> Any:
+    async def _perform(self, action: Action) -> Reply | None:
         if isinstance(action, Sleep):
-            return await self._sleep(action.seconds)
+            await self._sleep(action.seconds)
+            return None
         assert isinstance(action, Call)
-        module = self._operation(action.op)
-        with self._outcome() as outcome:
-            if action.raw:
-                request = module._get_kwargs(self.project_id, **action.kwargs)
-                outcome.response = await self._http.request(**request)
-            else:
-                outcome.response = await module.asyncio_detailed(
-                    self.project_id, client=self._api, **action.kwargs
-                )
+        with self._outcome(action) as outcome:
+            outcome.response = await self._http.request(**self._request(action))
         return outcome.reply()
 
-    async def _run(self, flow: Flow) -> Any:
-        return await arun(flow, self._perform)
+    async def _run(self, job: Job[T]) -> T:
+        return await arun(job, self._perform)
 
     def iter_persons(
         self,
@@ -346,15 +377,15 @@ class AsyncPersonsClient(_BaseClient[httpx.AsyncBaseTransport, "AsyncSleep"]):
 
     async def get_person(self, person_id: int | str) -> Person:
         """Async twin of PersonsClient.get_person."""
-        return await self._run(_jobs.get_person(person_id))  # type: ignore[no-any-return]
+        return await self._run(_jobs.get_person(person_id))
 
     async def get_persons_by_distinct_ids(self, ids: Iterable[str]) -> dict[str, Person]:
         """Async twin of PersonsClient.get_persons_by_distinct_ids."""
-        return await self._run(_jobs.lookup("distinct_ids", ids))  # type: ignore[no-any-return]
+        return await self._run(_jobs.lookup("distinct_ids", ids))
 
     async def get_persons_by_uuids(self, uuids: Iterable[str]) -> dict[str, Person]:
         """Async twin of PersonsClient.get_persons_by_uuids."""
-        return await self._run(_jobs.lookup("uuids", uuids))  # type: ignore[no-any-return]
+        return await self._run(_jobs.lookup("uuids", uuids))
 
     async def update_properties(self, person_id: int | str, properties: Mapping[str, Any]) -> None:
         """Async twin of PersonsClient.update_properties."""
@@ -372,14 +403,18 @@ class AsyncPersonsClient(_BaseClient[httpx.AsyncBaseTransport, "AsyncSleep"]):
         delete_events: bool = False,
         delete_recordings: bool = False,
         keep_person: bool = False,
-        on_progress: ProgressCallback | None = None,
+        batch_size: int = BULK_DELETE_BATCH,
+        before_batch: BeforeBatch | None = None,
+        on_progress: OnProgress | None = None,
     ) -> BulkDeleteResult:
-        """Async twin of PersonsClient.bulk_delete (`ids` may be any iterable, not async)."""
+        """Async twin of PersonsClient.bulk_delete (`ids` may be any iterable, not async;
+        the hooks are plain functions, called in the event loop)."""
         flow = _jobs.bulk_delete(
             ids=ids, distinct_ids=distinct_ids, delete_events=delete_events,
-            delete_recordings=delete_recordings, keep_person=keep_person, on_progress=on_progress,
+            delete_recordings=delete_recordings, keep_person=keep_person, batch_size=batch_size,
+            before_batch=before_batch, on_progress=on_progress,
         )  # fmt: skip
-        return await self._run(flow)  # type: ignore[no-any-return]
+        return await self._run(flow)
 
     def deletion_status(
         self, *, person_uuids: Iterable[str] | None = None, status: str = "all"
@@ -398,7 +433,7 @@ class AsyncPersonsClient(_BaseClient[httpx.AsyncBaseTransport, "AsyncSleep"]):
             self._settings.origin, person_uuids, timeout=timeout,
             poll_interval=poll_interval, clock=self._clock,
         )  # fmt: skip
-        return await self._run(flow)  # type: ignore[no-any-return]
+        return await self._run(flow)
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 __all__ = [
+    "BulkDeleteBatch",
+    "BulkDeleteBatchResult",
     "BulkDeleteProgress",
     "BulkDeleteResult",
     "DeletionStatus",
@@ -23,9 +25,15 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class Person:
-    """A person. `id`, `name` and `created_at` are None for a "missing person" placeholder.
+    """A person; `uuid` is the identifier to keep (bulk_delete(ids=...) takes it).
 
-    The batch lookups return a minimal record (at most 10 distinct ids).
+    `id` is the numeric id when the server sends one (get_person, the batch lookups) and None
+    otherwise: the 2026 server's list results are "actors" whose `id` is the UUID string
+    (posthog/api/person.py, PersonViewSet.list via actor_base_query.get_serialized_people),
+    so iter_persons gives `id=None` rather than a field whose type depends on the call; the
+    actors' extra fields (`type`, `is_identified`, `matched_recordings`, ...) are in `extra`.
+    `name` and `created_at` are None for a "missing person" placeholder. The batch lookups
+    return a minimal record (at most 10 distinct ids).
     """
 
     id: int | None = None
@@ -49,15 +57,57 @@ class DeletionStatus:
     extra: Mapping[str, Any] = attrs.field(factory=dict)
 
 
+@attrs.frozen(kw_only=True)
+class BulkDeleteBatch:
+    """A bulk delete batch about to be sent: what `before_batch` is called with.
+
+    - `number`: 1, 2, ... within this bulk_delete call;
+    - `field`: "ids" (person UUIDs) or "distinct_ids": the request body's field;
+    - `ids`: exactly the ids the request will carry, in order;
+    - `person_uuids`: the persons they are: the ids themselves for `ids=`; for
+      `distinct_ids=` with delete_events/delete_recordings, the UUIDs the batch lookup resolved
+      them to (ids matching no person have none); None when nothing was resolved.
+    """
+
+    number: int
+    field: Literal["ids", "distinct_ids"]
+    ids: tuple[str, ...]
+    person_uuids: tuple[str, ...] | None
+
+
+@attrs.frozen(kw_only=True)
+class BulkDeleteBatchResult:
+    """What the server confirmed for one batch (in BulkDeleteProgress.batch).
+
+    `persons_queued` counts persons whose profile deletion the server queued for later
+    (`persons_queued_for_deletion` of newer deployments): accepted, not failed.
+    `deletion_errors`: UUIDs the server could not delete. `person_uuids`: the UUIDs of this
+    batch whose queued deletions can be tracked (see BulkDeleteResult.person_uuids).
+    """
+
+    number: int
+    ids_sent: int
+    persons_found: int
+    persons_deleted: int
+    persons_queued: int
+    deletion_errors: tuple[str, ...]
+    person_uuids: tuple[str, ...]
+    events_queued_for_deletion: bool
+    recordings_queued_for_deletion: bool
+
+
 @attrs.frozen
 class BulkDeleteProgress:
-    """Passed to `on_progress` after every bulk delete batch; counts are cumulative."""
+    """Passed to `on_progress` after every confirmed batch: running totals, and `batch`, what
+    the server confirmed for the batch just done."""
 
     batches_done: int
     ids_sent: int
     persons_found: int
     persons_deleted: int
     errors: int
+    persons_queued: int = 0
+    batch: BulkDeleteBatchResult | None = None
 
 
 @attrs.frozen
@@ -65,6 +115,9 @@ class BulkDeleteResult:
     """The summary of a bulk delete, over all its batches.
 
     - `requested`: unique ids sent; `batches`: bulk_delete calls made.
+    - `persons_deleted`: deleted at once; `persons_queued`: accepted for a deletion the server
+      runs a little later (`persons_queued_for_deletion`, 0 from servers that delete at once).
+      Neither is a failure; `wait_for_deletions` tells when the queued ones are gone.
     - `errors`: UUIDs of persons the server could not delete (`deletion_errors`).
     - `person_uuids`: UUIDs whose deletions were queued, to track with `deletion_status` /
       `wait_for_deletions`: with `ids=`, the ids sent minus `errors` (the server does not say
@@ -83,6 +136,7 @@ class BulkDeleteResult:
     events_queued_for_deletion: bool = False
     recordings_queued_for_deletion: bool = False
     extra: Mapping[str, Any] = attrs.field(factory=dict)
+    persons_queued: int = 0
 
 
 @attrs.frozen

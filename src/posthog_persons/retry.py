@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import attrs
 import httpx
 
-from ._sansio import Discard, Emit, Flow, Send, Sleep
+from ._sansio import Discard, Job, Send, Sleep
 from .pacing import THROTTLE_WINDOW, request_kind
 
 if TYPE_CHECKING:
@@ -101,8 +101,10 @@ class RetryPolicy:
         return self.delay(retries_done, retry_after)
 
 
-def send_with_retries(request: httpx.Request, policy: RetryPolicy, pacer: Pacer | None) -> Flow:
-    """The plan for one request: pace, send, retry per the policy; emits the final response."""
+def send_with_retries(
+    request: httpx.Request, policy: RetryPolicy, pacer: Pacer | None
+) -> Job[httpx.Response]:
+    """The plan for one request: pace, send, retry per the policy; returns the final response."""
     kind = request_kind(request.method, request.url.path)
     where = f"{request.method} {request.url.path}"  # never the query (it may hold emails)
     window = pacer.throttle_window(kind) if pacer is not None else None
@@ -111,7 +113,7 @@ def send_with_retries(request: httpx.Request, policy: RetryPolicy, pacer: Pacer 
         if pacer is not None:
             yield from pacer.turn(kind)
         try:
-            response = yield Send(request)
+            response: httpx.Response = yield Send(request)
         except RETRYABLE_ERRORS as exc:
             delay = policy.delay(retries)
             if delay is None:
@@ -120,8 +122,7 @@ def send_with_retries(request: httpx.Request, policy: RetryPolicy, pacer: Pacer 
         else:
             delay = policy.delay_after_response(retries, response, window=window)
             if delay is None:
-                yield Emit([response])
-                return
+                return response
             yield Discard(response)
             reason = f"HTTP {response.status_code}"
         retries += 1

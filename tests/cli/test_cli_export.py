@@ -120,7 +120,8 @@ def test_environment_scope(emulator: Emulator, tmp_path: Path) -> None:
     result = run_cli("--environment-id", "1", "get", person["uuid"], env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == person
-    assert emulator.fake.requests[-1].path.startswith("/api/environments/1/persons/")
+    # --environment-id is a deprecated alias of the project id (issue 8): the projects scope.
+    assert emulator.fake.requests[-1].path.startswith("/api/projects/1/persons/")
     both = run_cli("--environment-id", "1", "--project-id", "1", "get", "1", env=env, cwd=tmp_path)
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
 

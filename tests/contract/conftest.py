@@ -1,1 +1,6 @@
-from cassette_support import target, vcr_cassette_dir, vcr_config  # noqa: F401 - fixtures
+from replay_support import (  # noqa: F401 - fixtures are found by name
+    default_cassette_name,
+    replay,
+    vcr_cassette_dir,
+    vcr_config,
+)

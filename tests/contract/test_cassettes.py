@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import yaml
-from cassette_support import CASSETTES
+from replay_support import CASSETTES
 
 from posthog_persons.testing._contract import ContractRequest, ContractValidator
 
@@ -64,8 +64,9 @@ def test_cassette_conforms_to_the_committed_schema(cassette: Path) -> None:
         body = _body(request.get("body"))
         content_type = headers.get("content-type", headers.get("Content-Type", "application/json"))
         sent = ContractRequest(request["method"], url.path, query, headers, body, content_type)
-        problem = validator.request_problem(sent)
-        assert problem is None, f"{request['method']} {url.path}: {problem}"
+        if cassette.parent.name != "test_error_answers":  # those requests are wrong on purpose
+            problem = validator.request_problem(sent)
+            assert problem is None, f"{request['method']} {url.path}: {problem}"
         response_headers = {k: v[0] for k, v in response.get("headers", {}).items()}
         if "content-type" in response_headers:
             response_headers["Content-Type"] = response_headers["content-type"]
@@ -83,8 +84,13 @@ def test_a_contract_change_turns_the_affected_cassette_red(tmp_path: Path) -> No
     from posthog_persons.testing import EmulatorContractError
 
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    # As if upstream made a field required that the recorded server never sent.
-    schema["components"]["schemas"]["Person"]["required"].append("cohort_ids")
+    retrieve = schema["paths"]["/api/projects/{project_id}/persons/{id}/"]["get"]
+    ref = retrieve["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    # As if upstream made a field required that the recorded server never sent (whatever
+    # the record's schema is called today).
+    schema["components"]["schemas"][ref.rsplit("/", 1)[-1]].setdefault("required", []).append(
+        "cohort_ids"
+    )
     changed = tmp_path / "changed.json"
     changed.write_text(json.dumps(schema), encoding="utf-8")
     cassette = (

@@ -54,8 +54,11 @@ def test_distinct_id_where_an_id_is_expected_is_400(api: httpx.Client) -> None:
     assert "/persons?distinct_id=user-42" in detail
 
 
-def test_wrong_method_is_405(api: httpx.Client) -> None:
-    assert api.delete(PERSONS).status_code == 405
+def test_wrong_method_on_a_detail_route_is_405_after_the_scope_check(api: httpx.Client) -> None:
+    # POST on `persons/{id}/` is a write action nowhere: no scope, so a scoped key is refused
+    # first (see test_emulator_access.py for the legacy key's 405).
+    response = api.post(f"{PERSONS}1/")
+    assert response.status_code == 403
 
 
 def test_reads_are_throttled_with_retry_after() -> None:
@@ -231,6 +234,29 @@ def test_reads_can_have_an_hourly_budget() -> None:
         assert client.post(f"{PERSONS}bulk_delete/", json=body).status_code == 202
         moment[0] = 3600.0
         assert client.get(PERSONS).status_code == 200
+
+
+def test_throttle_on_gives_the_2026_servers_budgets() -> None:
+    # posthog/api/person.py get_throttles for a personal API key: ClickHouseBurstRateThrottle
+    # (240/minute, no hourly cap) for every non-delete request; deletes 480/min + 4800/h.
+    moment = [0.0]
+    fake = FakePostHog(0, validate=False, throttle=True, clock=lambda: moment[0])
+    assert (fake.rate_limit_per_minute, fake.rate_limit_per_hour) == (240, None)
+    assert (fake.delete_rate_limit_per_minute, fake.delete_rate_limit_per_hour) == (480, 4800)
+    headers = {"Authorization": f"Bearer {fake.api_key}"}
+
+    def read() -> tuple[int, str | None]:
+        answer = fake.handle("GET", f"{PERSONS}values/", headers)
+        return answer.status, answer.headers.get("Retry-After")
+
+    # Sixty-one minutes at the full minute budget: no hourly cap ever refuses.
+    for minute in range(61):
+        moment[0] = minute * 60.0
+        assert {read()[0] for _ in range(240)} == {200}, minute
+    assert read() == (429, "60")
+    # Any one limit also turns throttling on, the others at the server's values.
+    one = FakePostHog(0, validate=False, delete_rate_limit_per_hour=10)
+    assert (one.rate_limit_per_minute, one.delete_rate_limit_per_minute) == (240, 480)
 
 
 @pytest.mark.parametrize(

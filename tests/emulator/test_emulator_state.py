@@ -71,7 +71,10 @@ def test_request_log_redacts_the_key_and_repr_hides_it() -> None:
     assert first.query == {"x": ["1"]}
     assert first.body == {"distinct_ids": ["a"]}
     assert first.headers["authorization"] == "Bearer ***"
-    assert (first.authorized, first.status, first.operation) == (True, 202, "bulk_delete")
+    # Operations are named by their upstream operation id.
+    assert (first.authorized, first.status) == (True, 202)
+    assert first.operation == "persons_bulk_delete_create"
+    assert second.operation == "persons_list"
     assert second.authorized is False and second.status == 401
     everything = repr(fake) + repr(fake.requests)
     assert "phx_secret_value" not in everything
@@ -107,6 +110,10 @@ def test_cli_prints_a_url_that_answers() -> None:
             "--seed",
             "4",
             "--no-validate",
+            "--throttle",
+            "--queued-deletion",
+            "--queued-deletion-delay",
+            "3600",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -122,6 +129,13 @@ def test_cli_prints_a_url_that_answers() -> None:
         )
         assert response.status_code == 200
         assert response.json()["next"].startswith(url)
+        target = response.json()["results"][0]["uuid"]
+        summary = httpx.post(
+            f"{url}/api/projects/1/persons/bulk_delete/",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"ids": [target]},
+        ).json()
+        assert (summary["persons_deleted"], summary["persons_queued_for_deletion"]) == (0, 1)
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import warnings
 
 import httpx
 import pytest
@@ -31,11 +32,13 @@ def test_defaults_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("POSTHOG_HOST", "https://eu.posthog.com/")
     monkeypatch.delenv("POSTHOG_PROJECT_ID")
     monkeypatch.setenv("POSTHOG_ENVIRONMENT_ID", "7")
-    with PersonsClient() as client:
+    with pytest.warns(DeprecationWarning, match="POSTHOG_ENVIRONMENT_ID.*POSTHOG_PROJECT_ID"):
+        client = PersonsClient()
+    with client:
         assert (client.host, client.project_id, client.scope) == (
             "https://eu.posthog.com",
             "7",
-            "environments",
+            "projects",
         )
 
 
@@ -50,32 +53,66 @@ def test_explicit_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyP
         )
 
 
+VALID = {"api_key": KEY, "project_id": 1}
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "message", "setting"),
     [
-        ({"project_id": 1}, "no API key"),
-        ({"api_key": "   ", "project_id": 1}, "no API key"),
-        ({"api_key": KEY}, "no project"),
-        ({"api_key": KEY, "project_id": 1, "environment_id": 2}, "not both"),
-        ({"api_key": KEY, "project_id": "abc"}, "numeric"),
-        ({"api_key": KEY, "project_id": True}, "numeric"),
-        ({"api_key": KEY, "project_id": 1, "host": "us.posthog.com"}, "scheme"),
-        ({"api_key": KEY, "project_id": 1, "host": "ftp://us.posthog.com"}, "scheme"),
-        ({"api_key": KEY, "project_id": 1, "host": "https://us.posthog.com/api"}, "no path"),
-        ({"api_key": KEY, "project_id": 1, "host": "https://us.posthog.com/?x=1"}, "no path"),
-        ({"api_key": KEY, "project_id": 1, "host": "https://us.i.posthog.com"}, "ingestion host"),
-        ({"api_key": KEY, "project_id": 1, "host": "https://eu.i.posthog.com/"}, "ingestion host"),
-        ({"api_key": KEY, "project_id": 1, "timeout": 0}, "timeout"),
-        ({"api_key": KEY, "project_id": 1, "max_retries": -1}, "max_retries"),
-        ({"api_key": "phx_with space", "project_id": 1}, "whitespace"),
+        ({"project_id": 1}, "no API key", "api_key"),
+        ({"api_key": "   ", "project_id": 1}, "no API key", "api_key"),
+        ({"api_key": KEY}, "no project", "project_id"),
+        ({**VALID, "environment_id": 2}, "not both", "environment_id"),
+        ({"api_key": KEY, "project_id": "abc"}, "numeric", "project_id"),
+        ({"api_key": KEY, "project_id": True}, "numeric", "project_id"),
+        ({**VALID, "host": "us.posthog.com"}, "scheme", "host"),
+        ({**VALID, "host": "ftp://us.posthog.com"}, "scheme", "host"),
+        ({**VALID, "host": "https://us.posthog.com/api"}, "no path", "host"),
+        ({**VALID, "host": "https://us.posthog.com/?x=1"}, "no path", "host"),
+        ({**VALID, "host": "https://us.i.posthog.com"}, "ingestion", "host"),
+        ({**VALID, "host": "https://eu.i.posthog.com/"}, "ingestion", "host"),
+        ({**VALID, "timeout": 0}, "timeout", "timeout"),
+        ({**VALID, "max_retries": -1}, "max_retries", "max_retries"),
+        ({"api_key": "phx_with space", "project_id": 1}, "whitespace", "api_key"),
+        ({**VALID, "pacer": "fast"}, "Pacer", "pacer"),
     ],
-)
-def test_bad_settings_raise_configuration_error(kwargs: dict[str, object], message: str) -> None:
+)  # fmt: skip
+def test_bad_settings_raise_configuration_error(
+    kwargs: dict[str, object], message: str, setting: str
+) -> None:
     with pytest.raises(ConfigurationError, match=message) as caught:
         PersonsClient(**kwargs)  # type: ignore[arg-type]
     assert KEY not in str(caught.value)
+    assert (caught.value.setting, caught.value.env_var) == (setting, None)
     with pytest.raises(ConfigurationError, match=message):
         AsyncPersonsClient(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("env", "setting", "env_var"),
+    [
+        ({"POSTHOG_PERSONAL_API_KEY": "phx_a b", "POSTHOG_PROJECT_ID": "1"}, "api_key",
+         "POSTHOG_PERSONAL_API_KEY"),
+        ({"POSTHOG_PERSONAL_API_KEY": KEY, "POSTHOG_PROJECT_ID": "x"}, "project_id",
+         "POSTHOG_PROJECT_ID"),
+        ({"POSTHOG_PERSONAL_API_KEY": KEY, "POSTHOG_ENVIRONMENT_ID": "x"}, "environment_id",
+         "POSTHOG_ENVIRONMENT_ID"),
+        ({"POSTHOG_PERSONAL_API_KEY": KEY, "POSTHOG_PROJECT_ID": "1", "POSTHOG_HOST": "nohost"},
+         "host", "POSTHOG_HOST"),
+    ],
+)  # fmt: skip
+def test_a_bad_setting_from_the_environment_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], setting: str, env_var: str
+) -> None:
+    """What the CLI needs to word its own message without parsing ours."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with pytest.raises(ConfigurationError) as caught:
+            PersonsClient()
+    assert (caught.value.setting, caught.value.env_var) == (setting, env_var)
+    assert env_var in str(caught.value) or setting == "api_key"
 
 
 def test_conflicting_environment_ids(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,13 +125,38 @@ def test_conflicting_environment_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     PersonsClient().close()
 
 
-def test_environment_scope_calls_the_environments_operations() -> None:
+@pytest.mark.parametrize("cls", [PersonsClient, AsyncPersonsClient])
+def test_environment_id_is_a_deprecated_alias_sent_to_the_projects_scope(cls: type) -> None:
+    """The 2026 server routes an environment id on the projects path to that environment (the
+    notes, "Environments"); the deprecated scope is never called. The warning names the
+    replacement and points at the caller's line."""
     recorder = Recorder(lambda r: httpx.Response(200, json=person_json(0)))
-    with PersonsClient(
-        KEY, environment_id=5, host=HOST, transport=httpx.MockTransport(recorder)
-    ) as c:
-        c.get_person(1)
-    assert recorder.paths() == ["/api/environments/5/persons/1/"]
+    with pytest.warns(
+        DeprecationWarning, match=r"environment_id= is deprecated: use project_id="
+    ) as caught:
+        client = cls(KEY, environment_id=5, host=HOST, transport=httpx.MockTransport(recorder))
+    assert caught[0].filename == __file__
+    assert repr(client) == f"{cls.__name__}(host={HOST!r}, project_id='5')"
+    if cls is PersonsClient:
+        with client:
+            client.get_person(1)
+    else:
+
+        async def get() -> None:
+            async with client:
+                await client.get_person(1)
+
+        run_async(get())
+    assert recorder.paths() == ["/api/projects/5/persons/1/"]
+
+
+def test_project_id_raises_no_deprecation_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTHOG_PROJECT_ID", "3")
+    monkeypatch.setenv("POSTHOG_ENVIRONMENT_ID", "3")  # same id: project wins, no ambiguity
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        PersonsClient(KEY, host=HOST).close()
+        PersonsClient(KEY, project_id=3, host=HOST).close()
 
 
 def test_the_key_is_never_shown(caplog: pytest.LogCaptureFixture) -> None:
@@ -193,7 +255,8 @@ def test_public_signatures_are_the_issues_contract() -> None:
         "delete_property": [("person_id", pos, empty), ("key", pos, empty)],
         "bulk_delete": [("distinct_ids", kw, None), ("ids", kw, None),
                         ("delete_events", kw, False), ("delete_recordings", kw, False),
-                        ("keep_person", kw, False), ("on_progress", kw, None)],
+                        ("keep_person", kw, False), ("batch_size", kw, 1000),
+                        ("before_batch", kw, None), ("on_progress", kw, None)],
         "deletion_status": [("person_uuids", kw, None), ("status", kw, "all")],
         "wait_for_deletions": [("person_uuids", pos, empty), ("timeout", kw, empty),
                                ("poll_interval", kw, 60.0)],

@@ -40,7 +40,7 @@ def test_full_erasure_async() -> None:
 
     async def main() -> None:
         async with AsyncPersonsClient(
-            fake.api_key, environment_id=fake.project_id, host=fake.host,
+            fake.api_key, project_id=fake.project_id, host=fake.host,
             transport=fake.async_transport(), clock=fake.now, sleep=sleep,
         ) as client:  # fmt: skip
             uuids = [p.uuid async for p in client.iter_persons()]

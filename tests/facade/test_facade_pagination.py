@@ -7,7 +7,17 @@ from datetime import datetime
 
 import httpx
 import pytest
-from facade_support import HOST, KEY, PERSONS, list_server, page, person_json, query, run_async
+from facade_support import (
+    HOST,
+    KEY,
+    PERSONS,
+    list_server,
+    page,
+    person_json,
+    person_uuid,
+    query,
+    run_async,
+)
 
 from posthog_persons import InvalidInputError, PostHogError
 
@@ -293,3 +303,19 @@ def test_async_the_key_is_only_sent_to_the_configured_origin(make_async_client) 
     assert seen == [
         ("other.example.com", None), ("ph.example.com", None), ("ph.example.com", f"Bearer {KEY}")
     ]  # fmt: skip
+
+
+def test_list_results_are_actors_whose_id_is_the_uuid(make_client) -> None:
+    """The 2026 server's list items carry the UUID in `id` (and actor fields); Person.id is
+    the numeric id only, so it is None there, while the lookups still give the number."""
+    actor = person_json(0, id=person_uuid(0), type="person", is_identified=True,
+                        matched_recordings=[], value_at_data_point=None)  # fmt: skip
+    client, _ = make_client(list_server([actor]))
+    (person,) = client.iter_persons()
+    assert (person.id, person.uuid) == (None, person_uuid(0))
+    assert person.extra == {"type": "person", "is_identified": True, "matched_recordings": [],
+                            "value_at_data_point": None}  # fmt: skip
+    client, _ = make_client(
+        lambda r: httpx.Response(200, json={"results": {"user-0": person_json(0)}})
+    )
+    assert client.get_persons_by_distinct_ids(["user-0"])["user-0"].id == 1

@@ -1,6 +1,6 @@
 from pipeline_support import (  # noqa: F401 - fixtures are found by name
-    corrected_2025,
+    corrected_2026,
     repo_copy,
-    upstream_2023,
     upstream_2025,
+    upstream_2026,
 )

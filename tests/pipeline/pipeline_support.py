@@ -10,11 +10,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UPSTREAM = ROOT.parent / "shared" / "upstream"
+SNAPSHOT_2026 = UPSTREAM / "posthog-schema-2026-persons.json"
 SNAPSHOT_2025 = UPSTREAM / "posthog-schema-2025-11.yaml"
 SNAPSHOT_2023 = UPSTREAM / "posthog-schema-2023-02.yaml"
+OVERLAY = ROOT / "openapi" / "overlay.yaml"
 
-if not SNAPSHOT_2025.exists():  # pragma: no cover - shared/ always sits beside the clone in CI
+if not SNAPSHOT_2026.exists():  # pragma: no cover - shared/ always sits beside the clone in CI
     pytest.skip("../shared/upstream is not beside this checkout", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def upstream_2026() -> dict[str, Any]:
+    from persons_codegen import source
+
+    return source.load_file(SNAPSHOT_2026)
 
 
 @pytest.fixture(scope="session")
@@ -25,17 +34,10 @@ def upstream_2025() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def upstream_2023() -> dict[str, Any]:
-    from persons_codegen import source
-
-    return source.load_file(SNAPSHOT_2023)
-
-
-@pytest.fixture(scope="session")
-def corrected_2025(upstream_2025: dict[str, Any]) -> dict[str, Any]:
+def corrected_2026(upstream_2026: dict[str, Any]) -> dict[str, Any]:
     import regenerate
 
-    return regenerate.build_schema(upstream_2025, ROOT / "openapi" / "overlay.yaml")
+    return regenerate.build_schema(upstream_2026, OVERLAY)
 
 
 @pytest.fixture
@@ -45,6 +47,9 @@ def repo_copy(tmp_path: Path) -> Path:
         shutil.copy(ROOT / name, tmp_path / name)
     for name in ("openapi", "generated", "scripts"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    pins = tmp_path / "src" / "posthog_persons" / "_operations.py"
+    pins.parent.mkdir(parents=True)
+    shutil.copy(ROOT / "src" / "posthog_persons" / "_operations.py", pins)
     return tmp_path
 
 
@@ -54,7 +59,7 @@ def run_pipeline(*args: str, root: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
-        timeout=120,
+        timeout=180,
     )
 
 

@@ -1,4 +1,4 @@
-"""Filtering the upstream schema to the persons API and correcting it with the overlay."""
+"""Filtering the upstream schema to the client's operations and correcting it with the overlay."""
 
 from __future__ import annotations
 
@@ -8,49 +8,37 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from persons_codegen import PipelineError, filtering, overlay
+import yaml
+from persons_codegen import PipelineError, PipelineRefusal, filtering, overlay
+from pipeline_support import OVERLAY, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-OVERLAY = ROOT / "openapi" / "overlay.yaml"
-
-# The 2025-11 snapshot has 24 persons operations per scope (48; its README counts 49 with the
-# cohort members path, which is not a persons path).
-UPSTREAM_PROJECT_OPS = [
-    "persons_list",
-    "persons_retrieve",
-    "persons_update",
-    "persons_partial_update",
-    "persons_destroy",
-    "persons_activity_retrieve",
-    "persons_activity_retrieve_2",
-    "persons_bulk_delete_create",
-    "persons_cohorts_retrieve",
-    "persons_delete_events_create",
-    "persons_delete_property_create",
-    "persons_delete_recordings_create",
-    "persons_funnel_retrieve",
-    "persons_funnel_create",
-    "persons_funnel_correlation_retrieve",
-    "persons_funnel_correlation_create",
-    "persons_lifecycle_retrieve",
-    "persons_properties_timeline_retrieve",
-    "persons_reset_person_distinct_id_create",
-    "persons_split_create",
-    "persons_stickiness_retrieve",
-    "persons_trends_retrieve",
-    "persons_update_property_create",
-    "persons_values_retrieve",
-]
-ADDED_PROJECT_OPS = [
-    "persons_batch_by_distinct_ids_create",
-    "persons_batch_by_uuids_create",
-    "persons_deletion_status_retrieve",
-    "persons_properties_at_time_retrieve",
-]
-EXPECTED = sorted(
-    [*UPSTREAM_PROJECT_OPS, *ADDED_PROJECT_OPS]
-    + [f"environments_{op}" for op in [*UPSTREAM_PROJECT_OPS, *ADDED_PROJECT_OPS]]
+# The 20 persons operations of the 2026 schema (projects scope only), by upstream id.
+OPERATIONS_2026 = sorted(
+    [
+        "persons_list",
+        "persons_retrieve",
+        "persons_update",
+        "persons_partial_update",
+        "persons_activity_retrieve",
+        "persons_all_activity_retrieve",
+        "persons_batch_by_distinct_ids_create",
+        "persons_batch_by_uuids_create",
+        "persons_bulk_delete_create",
+        "persons_cohorts_retrieve",
+        "persons_delete_property_create",
+        "persons_deletion_status_list",
+        "persons_emails_list",
+        "persons_properties_at_time_retrieve",
+        "persons_properties_timeline_retrieve",
+        "persons_push_notifications_list",
+        "persons_reset_person_distinct_id_create",
+        "persons_split_create",
+        "persons_update_property_create",
+        "persons_values_retrieve",
+    ]
 )
+BASE = "/api/projects/{project_id}/persons/"
+REF = "#/components/schemas/"
 
 
 def operation_ids(schema: dict[str, Any]) -> list[str]:
@@ -71,121 +59,330 @@ def all_refs(node: Any) -> set[str]:
     return found
 
 
-def test_filter_keeps_exactly_the_persons_operations(upstream_2025: dict[str, Any]) -> None:
-    persons = filtering.filter_paths(upstream_2025)
-    assert operation_ids(persons) == sorted(
-        UPSTREAM_PROJECT_OPS + [f"environments_{op}" for op in UPSTREAM_PROJECT_OPS]
-    )
-    assert "/api/projects/{project_id}/cohorts/{id}/persons/" not in persons["paths"]
+def overlay_of(*actions: dict[str, Any]) -> dict[str, Any]:
+    return {"overlay": "1.0.0", "actions": list(actions)}
 
 
-def test_corrected_schema_has_upstream_plus_added_operations_and_nothing_else(
-    corrected_2025: dict[str, Any],
+def write_overlay(tmp_path: Path, *actions: dict[str, Any]) -> Path:
+    path = tmp_path / "overlay.yaml"
+    path.write_text(yaml.safe_dump(overlay_of(*actions)))
+    return path
+
+
+# --- Filtering -------------------------------------------------------------------------------
+
+
+def test_the_2026_schema_gives_exactly_its_20_operations(
+    upstream_2026: dict[str, Any], corrected_2026: dict[str, Any]
 ) -> None:
-    assert len(EXPECTED) == 56
-    assert operation_ids(corrected_2025) == EXPECTED
-    assert all(filtering.is_persons_path(path) for path in corrected_2025["paths"])
+    persons = filtering.client_operations(filtering.filter_paths(upstream_2026))
+    assert operation_ids(persons) == OPERATIONS_2026
+    assert operation_ids(corrected_2026) == OPERATIONS_2026
+    assert all(path.startswith(BASE) for path in corrected_2026["paths"])
 
 
-def test_every_ref_resolves_and_no_schema_is_unused(corrected_2025: dict[str, Any]) -> None:
-    components = corrected_2025["components"]
-    refs = all_refs(corrected_2025)
+def test_the_client_leaves_out_environments_legacy_actors_and_hidden_deletions(
+    upstream_2025: dict[str, Any],
+) -> None:
+    """The 2025-11 schema still has all of them: the selection drops each by rule."""
+    persons = filtering.filter_paths(upstream_2025)
+    assert any("/api/environments/" in path for path in persons["paths"])
+    kept = operation_ids(filtering.client_operations(persons))
+    for gone in (
+        "persons_funnel_retrieve",
+        "persons_funnel_create",
+        "persons_funnel_correlation_retrieve",
+        "persons_funnel_correlation_create",
+        "persons_trends_retrieve",
+        "persons_lifecycle_retrieve",
+        "persons_stickiness_retrieve",
+        "persons_destroy",
+        "persons_delete_events_create",
+        "persons_delete_recordings_create",
+    ):
+        assert gone not in kept
+    assert not any(op.startswith("environments_") for op in kept)
+    # What stays are the ordinary persons operations of the projects scope, the {id}/ path
+    # keeping its GET, PUT and PATCH.
+    assert {"persons_retrieve", "persons_update", "persons_partial_update"} <= set(kept)
+    assert len(kept) == 14
+
+
+def test_a_schema_without_projects_persons_operations_is_refused() -> None:
+    only_environments = {
+        "openapi": "3.1.0",
+        "paths": {"/api/environments/{environment_id}/persons/": {"get": {"operationId": "x"}}},
+    }
+    with pytest.raises(PipelineError, match="no persons operations of the projects scope"):
+        filtering.client_operations(filtering.filter_paths(only_environments))
+
+
+def test_every_ref_resolves_and_no_schema_is_unused(corrected_2026: dict[str, Any]) -> None:
+    components = corrected_2026["components"]
+    refs = all_refs(corrected_2026)
     for ref in refs:
         section, name = ref.removeprefix("#/components/").split("/")
         assert name in components[section], ref
     referenced = {ref.rsplit("/", 1)[1] for ref in refs}
-    assert set(components["schemas"]) == referenced
+    assert set(components["schemas"]) == referenced - set(components.get("parameters", {}))
     assert "PersonalAPIKeyAuth" in components["securitySchemes"]
+    # Upstream's array-of-Property query parameter is corrected away, and its schemas with it.
+    assert "Property" not in components["schemas"]
 
 
-def test_overlay_corrects_what_the_server_really_does(corrected_2025: dict[str, Any]) -> None:
-    paths = corrected_2025["paths"]
-    for scope in ("projects", "environments"):
-        base = f"/api/{scope}/{{project_id}}/persons/"
-        listing = {p["name"]: p for p in paths[base]["get"]["parameters"]}
-        assert listing["properties"]["schema"] == {"type": "string"}
-        bulk = paths[base + "bulk_delete/"]["post"]
-        assert {p["name"] for p in bulk["parameters"]} == {"project_id", "format"}
-        assert bulk["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
-            "/PersonBulkDeleteRequest"
-        )
-        assert "200" not in bulk["responses"]
-        assert bulk["responses"]["202"]["content"]["application/json"]["schema"]["$ref"].endswith(
-            "/PersonBulkDeleteSummary"
-        )
-        for added in ("batch_by_distinct_ids/", "batch_by_uuids/"):
-            assert "post" in paths[base + added]
-        for added in ("deletion_status/", "properties_at_time/"):
-            assert "get" in paths[base + added]
+# --- The corrections -------------------------------------------------------------------------
 
 
-def test_overlay_applies_cleanly_to_2025_11(upstream_2025: dict[str, Any]) -> None:
-    import regenerate
-
-    _, outcomes = overlay.apply_overlay(
-        regenerate.upstream_persons(upstream_2025), overlay.load_overlay(OVERLAY)
-    )
-    assert [o for o in outcomes if o.stale] == []
+def _json_schema(response: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = response["content"]["application/json"]["schema"]
+    return schema
 
 
-def test_every_action_is_reported_stale_on_a_schema_that_has_the_fixes(
-    corrected_2025: dict[str, Any],
+def test_list_results_are_actors_and_retrieve_keeps_the_person_record(
+    corrected_2026: dict[str, Any],
 ) -> None:
-    _, outcomes = overlay.apply_overlay(corrected_2025, overlay.load_overlay(OVERLAY))
-    assert outcomes and all(o.stale for o in outcomes)
+    paths, schemas = corrected_2026["paths"], corrected_2026["components"]["schemas"]
+    listing = paths[BASE]["get"]
+    properties = next(p for p in listing["parameters"] if p.get("name") == "properties")
+    assert properties["schema"] == {"type": "string"}
+    page = _json_schema(listing["responses"]["200"])["$ref"].removeprefix(REF)
+    item = schemas[page]["properties"]["results"]["items"]["$ref"].removeprefix(REF)
+    actor = schemas[item]
+    assert actor["properties"]["id"]["type"] == "string"
+    assert actor["properties"]["id"]["format"] == "uuid"
+    for name in ("type", "is_identified", "matched_recordings", "value_at_data_point"):
+        assert name in actor["properties"]
+    assert actor["additionalProperties"] is True
+    retrieve = paths[BASE + "{id}/"]["get"]["responses"]["200"]
+    assert _json_schema(retrieve) == {"$ref": REF + "PersonRecord"}
+    assert schemas["PersonRecord"]["properties"]["id"]["type"] == "integer"
 
 
-def test_one_upstream_fix_makes_exactly_that_action_stale(upstream_2025: dict[str, Any]) -> None:
-    fixed = filtering.prune_components(filtering.filter_paths(upstream_2025))
-    for scope in ("projects", "environments"):
-        responses = fixed["paths"][f"/api/{scope}/{{project_id}}/persons/{{id}}/"]["delete"][
-            "responses"
-        ]
-        responses["202"] = responses.pop("204")
-        responses["202"]["description"] = "Accepted; the change is applied asynchronously."
+def test_batch_lookups_send_their_lists_and_answer_results_by_key(
+    corrected_2026: dict[str, Any],
+) -> None:
+    paths, schemas = corrected_2026["paths"], corrected_2026["components"]["schemas"]
+    for action, field in (("batch_by_distinct_ids/", "distinct_ids"), ("batch_by_uuids/", "uuids")):
+        post = paths[BASE + action]["post"]
+        body = _json_schema(post["requestBody"])["$ref"].removeprefix(REF)
+        assert list(schemas[body]["properties"]) == [field]
+        answer = _json_schema(post["responses"]["200"])["$ref"].removeprefix(REF)
+        results = schemas[answer]["properties"]["results"]
+        assert results["type"] == "object"
+        assert results["additionalProperties"] == {"$ref": REF + "PersonRecord"}
+
+
+def test_statuses_and_bodies_follow_the_server(corrected_2026: dict[str, Any]) -> None:
+    paths, schemas = corrected_2026["paths"], corrected_2026["components"]["schemas"]
+    person = paths[BASE + "{id}/"]
+    for method in ("put", "patch"):
+        assert "200" not in person[method]["responses"]
+        assert "content" not in person[method]["responses"]["202"]
+    delete_property = paths[BASE + "{id}/delete_property/"]["post"]["responses"]
+    assert "200" not in delete_property
+    assert _json_schema(delete_property["201"]) == {"$ref": REF + "SuccessResponse"}
+    for action in ("{id}/update_property/", "reset_person_distinct_id/"):
+        responses = paths[BASE + action]["post"]["responses"]
+        assert "200" not in responses and "202" in responses
+    at_time = paths[BASE + "properties_at_time/"]["get"]["responses"]
+    for status in ("400", "404"):
+        error = _json_schema(at_time[status])["$ref"].removeprefix(REF)
+        assert schemas[error]["required"] == ["error"]
+    summary = schemas["PersonBulkDeleteResponse"]["properties"]
+    assert summary["persons_queued_for_deletion"]["type"] == "integer"
+    for action in ("values/", "cohorts/", "activity/", "{id}/activity/"):
+        assert "content" in paths[BASE + action]["get"]["responses"]["200"]
+
+
+def test_every_operation_declares_429_with_retry_after(corrected_2026: dict[str, Any]) -> None:
+    for _, _, operation in filtering.operations(corrected_2026):
+        throttled = operation["responses"]["429"]
+        assert throttled["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+        assert {"401", "403", "400", "404"} <= set(operation["responses"])
+
+
+# --- Stale and redundant actions -------------------------------------------------------------
+
+
+def test_overlay_applies_cleanly_to_2026(upstream_2026: dict[str, Any]) -> None:
+    persons = filtering.prune_components(
+        filtering.client_operations(filtering.filter_paths(upstream_2026))
+    )
+    _, outcomes = overlay.apply_overlay(persons, overlay.load_overlay(OVERLAY))
+    assert overlay.refusal_lines(outcomes) == []
+
+
+def test_every_action_is_refused_on_a_schema_that_has_the_fixes(
+    corrected_2026: dict[str, Any],
+) -> None:
+    _, outcomes = overlay.apply_overlay(corrected_2026, overlay.load_overlay(OVERLAY))
+    assert outcomes and all(o.refused for o in outcomes)
+    assert len(overlay.refusal_lines(outcomes)) == len(outcomes)
+
+
+def test_one_upstream_fix_refuses_exactly_the_action_that_made_it(
+    upstream_2026: dict[str, Any],
+) -> None:
+    """Upstream starts declaring the batch lookups' answers: their correction is stale."""
+    fixed = filtering.prune_components(
+        filtering.client_operations(filtering.filter_paths(upstream_2026))
+    )
+    for action in ("batch_by_distinct_ids/", "batch_by_uuids/"):
+        fixed["paths"][BASE + action]["post"]["responses"]["200"] = {
+            "description": "",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     _, outcomes = overlay.apply_overlay(fixed, overlay.load_overlay(OVERLAY))
-    stale = [o for o in outcomes if o.stale]
-    assert [o.why_stale for o in stale] == [
-        "its target matches nothing",
-        "it changes nothing (upstream already says this)",
+    refused = [o for o in outcomes if o.refused]
+    assert len(refused) == 1
+    assert "batch_by_uuids" in refused[0].target and ".responses[?" in refused[0].target
+    assert refused[0].why.startswith("stale: its target matches nothing")
+
+
+def test_an_action_adding_an_operation_upstream_now_has_is_redundant(
+    upstream_2026: dict[str, Any], tmp_path: Path
+) -> None:
+    """The 2025-11 overlay added batch_by_uuids; against 2026 that must fail, not override."""
+    add_operation = {
+        "target": "$.paths",
+        "description": "batch_by_uuids exists on the server but not in the schema.",
+        "update": {
+            BASE + "batch_by_uuids/": {
+                "post": {"operationId": "persons_batch_by_uuids_create", "responses": {}}
+            }
+        },
+    }
+    _, outcomes = overlay.apply_overlay(
+        upstream_2026, overlay.load_overlay(write_overlay(tmp_path, add_operation))
+    )
+    (outcome,) = outcomes
+    assert outcome.refused and not outcome.stale
+    assert outcome.why.startswith("redundant: ")
+    assert "['post']['operationId'] as this action does" in outcome.why
+
+
+def _tiny() -> dict[str, Any]:
+    return {"openapi": "3.1.0", "paths": {}, "components": {"schemas": {"A": {"type": "object"}}}}
+
+
+@pytest.mark.parametrize(
+    ("action", "why"),
+    [
+        (
+            {"target": "$.components.schemas", "update": {"A": {"type": "object"}}},
+            "redundant: upstream already defines $['components']['schemas']['A']['type'] as this",
+        ),
+        (
+            {"target": "$.components.schemas", "update": {"A": {"type": "string"}}},
+            "this action would override it",
+        ),
+        (
+            {
+                "target": "$.components.schemas[?@.type=='object']",
+                "x-replaces": True,
+                "update": {"type": "object"},
+            },
+            "redundant: upstream already defines",
+        ),
+        (
+            {
+                "target": "$.components.schemas[?@.type=='array']",
+                "x-replaces": True,
+                "update": {"type": "string"},
+            },
+            "stale: its target matches nothing",
+        ),
+        ({"target": "$.components.schemas.B", "remove": True}, "stale: its target matches"),
+    ],
+    ids=["add-equal", "add-different", "replace-equal", "replace-pinned-gone", "remove-gone"],
+)
+def test_refusals_name_why(tmp_path: Path, action: dict[str, Any], why: str) -> None:
+    action["description"] = "a test action"
+    _, outcomes = overlay.apply_overlay(
+        _tiny(), overlay.load_overlay(write_overlay(tmp_path, action))
+    )
+    (outcome,) = outcomes
+    assert outcome.refused
+    assert why in outcome.why
+
+
+def test_add_and_pinned_replace_apply(tmp_path: Path) -> None:
+    actions = [
+        {"target": "$.components.schemas", "description": "add", "update": {"B": {"type": "x"}}},
+        {
+            "target": "$.components.schemas[?@.type=='object']",
+            "description": "replace",
+            "x-replaces": True,
+            "update": {"type": "string", "format": "uuid"},
+        },
     ]
-    assert all("/persons/{id}/'].delete.responses" in o.target for o in stale)
-    assert "action" in overlay.stale_report(outcomes)
+    result, outcomes = overlay.apply_overlay(
+        _tiny(), overlay.load_overlay(write_overlay(tmp_path, *actions))
+    )
+    assert not any(o.refused for o in outcomes)
+    assert result["components"]["schemas"] == {
+        "A": {"type": "string", "format": "uuid"},
+        "B": {"type": "x"},
+    }
 
 
-def test_written_schema_is_byte_stable(upstream_2025: dict[str, Any]) -> None:
-    import regenerate
-
-    first = regenerate.serialise(regenerate.build_schema(upstream_2025, OVERLAY))
-    second = regenerate.serialise(regenerate.build_schema(copy.deepcopy(upstream_2025), OVERLAY))
-    assert first == second
-    committed = (ROOT / "openapi" / "posthog-persons.json").read_text(encoding="utf-8")
-    assert first == committed
-    assert json.loads(committed)["openapi"].startswith("3.")
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (
+            {"target": "$.a", "description": "d", "x-replaces": True, "update": {"b": 1}},
+            "must pin the upstream value it replaces with a filter",
+        ),
+        ({"target": "$.a", "update": {"b": 1}}, "has no description"),
+        ({"target": "$.a", "description": "d"}, "needs exactly one of update / remove"),
+    ],
+    ids=["replace-unpinned", "undescribed", "neither"],
+)
+def test_malformed_actions_are_clear_errors(
+    tmp_path: Path, action: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(PipelineError, match=message):
+        overlay.load_overlay(write_overlay(tmp_path, action))
 
 
 def test_overlay_with_bad_jsonpath_is_a_clear_error(tmp_path: Path) -> None:
-    bad = tmp_path / "overlay.yaml"
-    bad.write_text("overlay: 1.0.0\nactions:\n  - target: $.paths[?\n    remove: true\n")
+    bad = write_overlay(tmp_path, {"target": "$.paths[?", "description": "d", "remove": True})
     with pytest.raises(PipelineError, match="bad JSONPath"):
         overlay.apply_overlay({"paths": {}}, overlay.load_overlay(bad))
 
 
-def test_corrections_never_merge_into_unrelated_upstream_schemas(
-    upstream_2025: dict[str, Any], corrected_2025: dict[str, Any]
-) -> None:
-    """Upstream has its own ErrorResponse and MinimalPerson; ours must not inherit from them."""
-    assert "MinimalPerson" in upstream_2025["components"]["schemas"]
-    minimal = corrected_2025["components"]["schemas"]["MinimalPerson"]
-    assert "example" not in minimal
-    assert "ErrorResponse" not in corrected_2025["components"]["schemas"]
+def test_build_schema_refuses_with_the_list(upstream_2026: dict[str, Any], tmp_path: Path) -> None:
+    import regenerate
+
+    actions = yaml.safe_load(OVERLAY.read_text())["actions"]
+    actions.append({"target": "$.paths['/nowhere/']", "description": "gone", "remove": True})
+    with pytest.raises(PipelineRefusal) as caught:
+        regenerate.build_schema(upstream_2026, write_overlay(tmp_path, *actions))
+    assert caught.value.problems == [
+        f"action {len(actions)} (gone): stale: its target matches nothing (upstream changed or "
+        "fixed it)\n    target: $.paths['/nowhere/']"
+    ]
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+
+def test_written_schema_is_byte_stable_and_committed(upstream_2026: dict[str, Any]) -> None:
+    import regenerate
+
+    first = regenerate.serialise(regenerate.build_schema(upstream_2026, OVERLAY))
+    second = regenerate.serialise(regenerate.build_schema(copy.deepcopy(upstream_2026), OVERLAY))
+    assert first == second
+    committed = (ROOT / "openapi" / "posthog-persons.json").read_text(encoding="utf-8")
+    assert first == committed
+    assert json.loads(committed)["openapi"] == "3.1.0"
 
 
 def test_the_committed_snapshot_regenerates_the_same_schema(
-    corrected_2025: dict[str, Any],
+    corrected_2026: dict[str, Any],
 ) -> None:
     import regenerate
     from persons_codegen import source
 
     snapshot = source.load_file(ROOT / "openapi" / "upstream-persons.json")
-    assert regenerate.build_schema(snapshot, OVERLAY) == corrected_2025
+    assert regenerate.build_schema(snapshot, OVERLAY) == corrected_2026

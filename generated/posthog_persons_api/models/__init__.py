@@ -4,220 +4,122 @@
 
 from .activity_log_page import ActivityLogPage
 from .activity_log_page_results_item import ActivityLogPageResultsItem
-from .actors_group import ActorsGroup
-from .actors_group_people_item import ActorsGroupPeopleItem
-from .actors_response import ActorsResponse
-from .environments_persons_activity_retrieve_2_format import (
-    EnvironmentsPersonsActivityRetrieve2Format,
-)
-from .environments_persons_activity_retrieve_format import EnvironmentsPersonsActivityRetrieveFormat
-from .environments_persons_bulk_delete_create_format import (
-    EnvironmentsPersonsBulkDeleteCreateFormat,
-)
-from .environments_persons_cohorts_retrieve_format import EnvironmentsPersonsCohortsRetrieveFormat
-from .environments_persons_delete_events_create_format import (
-    EnvironmentsPersonsDeleteEventsCreateFormat,
-)
-from .environments_persons_delete_property_create_format import (
-    EnvironmentsPersonsDeletePropertyCreateFormat,
-)
-from .environments_persons_delete_recordings_create_format import (
-    EnvironmentsPersonsDeleteRecordingsCreateFormat,
-)
-from .environments_persons_deletion_status_retrieve_status import (
-    EnvironmentsPersonsDeletionStatusRetrieveStatus,
-)
-from .environments_persons_destroy_format import EnvironmentsPersonsDestroyFormat
-from .environments_persons_funnel_correlation_create_body import (
-    EnvironmentsPersonsFunnelCorrelationCreateBody,
-)
-from .environments_persons_funnel_correlation_create_format import (
-    EnvironmentsPersonsFunnelCorrelationCreateFormat,
-)
-from .environments_persons_funnel_correlation_retrieve_format import (
-    EnvironmentsPersonsFunnelCorrelationRetrieveFormat,
-)
-from .environments_persons_funnel_create_body import EnvironmentsPersonsFunnelCreateBody
-from .environments_persons_funnel_create_format import EnvironmentsPersonsFunnelCreateFormat
-from .environments_persons_funnel_retrieve_format import EnvironmentsPersonsFunnelRetrieveFormat
-from .environments_persons_lifecycle_retrieve_format import (
-    EnvironmentsPersonsLifecycleRetrieveFormat,
-)
-from .environments_persons_lifecycle_retrieve_lifecycle_type import (
-    EnvironmentsPersonsLifecycleRetrieveLifecycleType,
-)
-from .environments_persons_list_format import EnvironmentsPersonsListFormat
-from .environments_persons_partial_update_format import EnvironmentsPersonsPartialUpdateFormat
-from .environments_persons_properties_timeline_retrieve_format import (
-    EnvironmentsPersonsPropertiesTimelineRetrieveFormat,
-)
-from .environments_persons_reset_person_distinct_id_create_format import (
-    EnvironmentsPersonsResetPersonDistinctIdCreateFormat,
-)
-from .environments_persons_retrieve_format import EnvironmentsPersonsRetrieveFormat
-from .environments_persons_split_create_format import EnvironmentsPersonsSplitCreateFormat
-from .environments_persons_stickiness_retrieve_format import (
-    EnvironmentsPersonsStickinessRetrieveFormat,
-)
-from .environments_persons_trends_retrieve_format import EnvironmentsPersonsTrendsRetrieveFormat
-from .environments_persons_update_format import EnvironmentsPersonsUpdateFormat
-from .environments_persons_update_property_create_format import (
-    EnvironmentsPersonsUpdatePropertyCreateFormat,
-)
-from .environments_persons_values_retrieve_format import EnvironmentsPersonsValuesRetrieveFormat
+from .async_deletion_status import AsyncDeletionStatus
 from .error_body import ErrorBody
-from .minimal_person import MinimalPerson
-from .minimal_person_properties import MinimalPersonProperties
-from .paginated_person_deletion_status_list import PaginatedPersonDeletionStatusList
-from .paginated_person_list import PaginatedPersonList
-from .person import Person
+from .message_asset import MessageAsset
+from .paginated_async_deletion_status_list import PaginatedAsyncDeletionStatusList
+from .paginated_person_actor_list import PaginatedPersonActorList
+from .patched_person_record import PatchedPersonRecord
+from .person_actor import PersonActor
+from .person_actor_matched_recordings_item import PersonActorMatchedRecordingsItem
+from .person_actor_properties import PersonActorProperties
 from .person_batch_by_distinct_ids_request import PersonBatchByDistinctIdsRequest
 from .person_batch_by_uuids_request import PersonBatchByUuidsRequest
-from .person_batch_response import PersonBatchResponse
-from .person_batch_response_results import PersonBatchResponseResults
+from .person_batch_results import PersonBatchResults
+from .person_batch_results_results import PersonBatchResultsResults
 from .person_bulk_delete_request import PersonBulkDeleteRequest
-from .person_bulk_delete_summary import PersonBulkDeleteSummary
+from .person_bulk_delete_response import PersonBulkDeleteResponse
+from .person_bulk_delete_response_deletion_errors_item import (
+    PersonBulkDeleteResponseDeletionErrorsItem,
+)
 from .person_cohorts import PersonCohorts
 from .person_cohorts_results_item import PersonCohortsResultsItem
 from .person_delete_property_request import PersonDeletePropertyRequest
-from .person_deletion_error import PersonDeletionError
-from .person_deletion_status import PersonDeletionStatus
-from .person_deletion_status_status import PersonDeletionStatusStatus
-from .person_properties import PersonProperties
-from .person_properties_at_time import PersonPropertiesAtTime
-from .person_properties_at_time_properties import PersonPropertiesAtTimeProperties
+from .person_properties_at_time_error import PersonPropertiesAtTimeError
+from .person_properties_at_time_metadata import PersonPropertiesAtTimeMetadata
+from .person_properties_at_time_response import PersonPropertiesAtTimeResponse
+from .person_properties_at_time_response_properties import PersonPropertiesAtTimeResponseProperties
 from .person_properties_timeline import PersonPropertiesTimeline
 from .person_properties_timeline_points_item import PersonPropertiesTimelinePointsItem
 from .person_properties_update import PersonPropertiesUpdate
 from .person_properties_update_properties import PersonPropertiesUpdateProperties
-from .person_property_value import PersonPropertyValue
 from .person_property_values import PersonPropertyValues
+from .person_property_values_results_item import PersonPropertyValuesResultsItem
+from .person_record import PersonRecord
 from .person_split_request import PersonSplitRequest
+from .person_split_response import PersonSplitResponse
 from .person_update_property_request import PersonUpdatePropertyRequest
-from .persons_activity_retrieve_2_format import PersonsActivityRetrieve2Format
 from .persons_activity_retrieve_format import PersonsActivityRetrieveFormat
+from .persons_all_activity_retrieve_format import PersonsAllActivityRetrieveFormat
+from .persons_batch_by_distinct_ids_create_format import PersonsBatchByDistinctIdsCreateFormat
+from .persons_batch_by_uuids_create_format import PersonsBatchByUuidsCreateFormat
 from .persons_bulk_delete_create_format import PersonsBulkDeleteCreateFormat
 from .persons_cohorts_retrieve_format import PersonsCohortsRetrieveFormat
-from .persons_delete_events_create_format import PersonsDeleteEventsCreateFormat
 from .persons_delete_property_create_format import PersonsDeletePropertyCreateFormat
-from .persons_delete_recordings_create_format import PersonsDeleteRecordingsCreateFormat
-from .persons_deletion_status_retrieve_status import PersonsDeletionStatusRetrieveStatus
-from .persons_destroy_format import PersonsDestroyFormat
-from .persons_funnel_correlation_create_body import PersonsFunnelCorrelationCreateBody
-from .persons_funnel_correlation_create_format import PersonsFunnelCorrelationCreateFormat
-from .persons_funnel_correlation_retrieve_format import PersonsFunnelCorrelationRetrieveFormat
-from .persons_funnel_create_body import PersonsFunnelCreateBody
-from .persons_funnel_create_format import PersonsFunnelCreateFormat
-from .persons_funnel_retrieve_format import PersonsFunnelRetrieveFormat
-from .persons_lifecycle_retrieve_format import PersonsLifecycleRetrieveFormat
-from .persons_lifecycle_retrieve_lifecycle_type import PersonsLifecycleRetrieveLifecycleType
+from .persons_deletion_status_list_format import PersonsDeletionStatusListFormat
+from .persons_deletion_status_list_status import PersonsDeletionStatusListStatus
+from .persons_emails_list_format import PersonsEmailsListFormat
 from .persons_list_format import PersonsListFormat
 from .persons_partial_update_format import PersonsPartialUpdateFormat
+from .persons_properties_at_time_retrieve_format import PersonsPropertiesAtTimeRetrieveFormat
 from .persons_properties_timeline_retrieve_format import PersonsPropertiesTimelineRetrieveFormat
+from .persons_push_notifications_list_format import PersonsPushNotificationsListFormat
 from .persons_reset_person_distinct_id_create_format import PersonsResetPersonDistinctIdCreateFormat
 from .persons_retrieve_format import PersonsRetrieveFormat
 from .persons_split_create_format import PersonsSplitCreateFormat
-from .persons_stickiness_retrieve_format import PersonsStickinessRetrieveFormat
-from .persons_trends_retrieve_format import PersonsTrendsRetrieveFormat
 from .persons_update_format import PersonsUpdateFormat
 from .persons_update_property_create_format import PersonsUpdatePropertyCreateFormat
 from .persons_values_retrieve_format import PersonsValuesRetrieveFormat
-from .point_in_time_metadata import PointInTimeMetadata
 from .reset_person_distinct_id_request import ResetPersonDistinctIdRequest
 from .success_response import SuccessResponse
 
 __all__ = (
     "ActivityLogPage",
     "ActivityLogPageResultsItem",
-    "ActorsGroup",
-    "ActorsGroupPeopleItem",
-    "ActorsResponse",
-    "EnvironmentsPersonsActivityRetrieve2Format",
-    "EnvironmentsPersonsActivityRetrieveFormat",
-    "EnvironmentsPersonsBulkDeleteCreateFormat",
-    "EnvironmentsPersonsCohortsRetrieveFormat",
-    "EnvironmentsPersonsDeleteEventsCreateFormat",
-    "EnvironmentsPersonsDeletePropertyCreateFormat",
-    "EnvironmentsPersonsDeleteRecordingsCreateFormat",
-    "EnvironmentsPersonsDeletionStatusRetrieveStatus",
-    "EnvironmentsPersonsDestroyFormat",
-    "EnvironmentsPersonsFunnelCorrelationCreateBody",
-    "EnvironmentsPersonsFunnelCorrelationCreateFormat",
-    "EnvironmentsPersonsFunnelCorrelationRetrieveFormat",
-    "EnvironmentsPersonsFunnelCreateBody",
-    "EnvironmentsPersonsFunnelCreateFormat",
-    "EnvironmentsPersonsFunnelRetrieveFormat",
-    "EnvironmentsPersonsLifecycleRetrieveFormat",
-    "EnvironmentsPersonsLifecycleRetrieveLifecycleType",
-    "EnvironmentsPersonsListFormat",
-    "EnvironmentsPersonsPartialUpdateFormat",
-    "EnvironmentsPersonsPropertiesTimelineRetrieveFormat",
-    "EnvironmentsPersonsResetPersonDistinctIdCreateFormat",
-    "EnvironmentsPersonsRetrieveFormat",
-    "EnvironmentsPersonsSplitCreateFormat",
-    "EnvironmentsPersonsStickinessRetrieveFormat",
-    "EnvironmentsPersonsTrendsRetrieveFormat",
-    "EnvironmentsPersonsUpdateFormat",
-    "EnvironmentsPersonsUpdatePropertyCreateFormat",
-    "EnvironmentsPersonsValuesRetrieveFormat",
+    "AsyncDeletionStatus",
     "ErrorBody",
-    "MinimalPerson",
-    "MinimalPersonProperties",
-    "PaginatedPersonDeletionStatusList",
-    "PaginatedPersonList",
-    "Person",
+    "MessageAsset",
+    "PaginatedAsyncDeletionStatusList",
+    "PaginatedPersonActorList",
+    "PatchedPersonRecord",
+    "PersonActor",
+    "PersonActorMatchedRecordingsItem",
+    "PersonActorProperties",
     "PersonBatchByDistinctIdsRequest",
     "PersonBatchByUuidsRequest",
-    "PersonBatchResponse",
-    "PersonBatchResponseResults",
+    "PersonBatchResults",
+    "PersonBatchResultsResults",
     "PersonBulkDeleteRequest",
-    "PersonBulkDeleteSummary",
+    "PersonBulkDeleteResponse",
+    "PersonBulkDeleteResponseDeletionErrorsItem",
     "PersonCohorts",
     "PersonCohortsResultsItem",
     "PersonDeletePropertyRequest",
-    "PersonDeletionError",
-    "PersonDeletionStatus",
-    "PersonDeletionStatusStatus",
-    "PersonProperties",
-    "PersonPropertiesAtTime",
-    "PersonPropertiesAtTimeProperties",
+    "PersonPropertiesAtTimeError",
+    "PersonPropertiesAtTimeMetadata",
+    "PersonPropertiesAtTimeResponse",
+    "PersonPropertiesAtTimeResponseProperties",
     "PersonPropertiesTimeline",
     "PersonPropertiesTimelinePointsItem",
     "PersonPropertiesUpdate",
     "PersonPropertiesUpdateProperties",
-    "PersonPropertyValue",
     "PersonPropertyValues",
-    "PersonsActivityRetrieve2Format",
+    "PersonPropertyValuesResultsItem",
+    "PersonRecord",
     "PersonsActivityRetrieveFormat",
+    "PersonsAllActivityRetrieveFormat",
+    "PersonsBatchByDistinctIdsCreateFormat",
+    "PersonsBatchByUuidsCreateFormat",
     "PersonsBulkDeleteCreateFormat",
     "PersonsCohortsRetrieveFormat",
-    "PersonsDeleteEventsCreateFormat",
     "PersonsDeletePropertyCreateFormat",
-    "PersonsDeleteRecordingsCreateFormat",
-    "PersonsDeletionStatusRetrieveStatus",
-    "PersonsDestroyFormat",
-    "PersonsFunnelCorrelationCreateBody",
-    "PersonsFunnelCorrelationCreateFormat",
-    "PersonsFunnelCorrelationRetrieveFormat",
-    "PersonsFunnelCreateBody",
-    "PersonsFunnelCreateFormat",
-    "PersonsFunnelRetrieveFormat",
-    "PersonsLifecycleRetrieveFormat",
-    "PersonsLifecycleRetrieveLifecycleType",
+    "PersonsDeletionStatusListFormat",
+    "PersonsDeletionStatusListStatus",
+    "PersonsEmailsListFormat",
     "PersonsListFormat",
     "PersonsPartialUpdateFormat",
     "PersonSplitRequest",
+    "PersonSplitResponse",
+    "PersonsPropertiesAtTimeRetrieveFormat",
     "PersonsPropertiesTimelineRetrieveFormat",
+    "PersonsPushNotificationsListFormat",
     "PersonsResetPersonDistinctIdCreateFormat",
     "PersonsRetrieveFormat",
     "PersonsSplitCreateFormat",
-    "PersonsStickinessRetrieveFormat",
-    "PersonsTrendsRetrieveFormat",
     "PersonsUpdateFormat",
     "PersonsUpdatePropertyCreateFormat",
     "PersonsValuesRetrieveFormat",
     "PersonUpdatePropertyRequest",
-    "PointInTimeMetadata",
     "ResetPersonDistinctIdRequest",
     "SuccessResponse",
 )

@@ -19,18 +19,21 @@ T = TypeVar("T", bound="ActivityLogPage")
 
 @_attrs_define
 class ActivityLogPage:
-    """
+    """PersonViewSet.activity and all_activity answer activity_page_response(...): one page of activity log entries.
+
     Attributes:
         results (list[ActivityLogPageResultsItem]):
         next_ (None | str | Unset):
         previous (None | str | Unset):
         total_count (int | Unset):
+        total_pages (int | Unset):
     """
 
     results: list[ActivityLogPageResultsItem]
     next_: None | str | Unset = UNSET
     previous: None | str | Unset = UNSET
     total_count: int | Unset = UNSET
+    total_pages: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,6 +56,8 @@ class ActivityLogPage:
 
         total_count = self.total_count
 
+        total_pages = self.total_pages
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -66,6 +71,8 @@ class ActivityLogPage:
             field_dict["previous"] = previous
         if total_count is not UNSET:
             field_dict["total_count"] = total_count
+        if total_pages is not UNSET:
+            field_dict["total_pages"] = total_pages
 
         return field_dict
 
@@ -101,11 +108,14 @@ class ActivityLogPage:
 
         total_count = d.pop("total_count", UNSET)
 
+        total_pages = d.pop("total_pages", UNSET)
+
         activity_log_page = cls(
             results=results,
             next_=next_,
             previous=previous,
             total_count=total_count,
+            total_pages=total_pages,
         )
 
         activity_log_page.additional_properties = d

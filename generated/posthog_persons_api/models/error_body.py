@@ -15,20 +15,19 @@ T = TypeVar("T", bound="ErrorBody")
 
 @_attrs_define
 class ErrorBody:
-    """DRF error body ({type, code, detail, attr}); some endpoints send {error}.
+    """DRF's error body {type, code, detail, attr} (PostHog's exception handler); a few actions answer {"success": false,
+    "detail"} or {"message", "detail"} instead.
 
-    Attributes:
-        attr (None | str | Unset):
-        code (str | Unset):
-        detail (str | Unset):
-        error (str | Unset):
-        type_ (str | Unset):
+        Attributes:
+            attr (None | str | Unset):
+            code (str | Unset):
+            detail (str | Unset):
+            type_ (str | Unset):
     """
 
     attr: None | str | Unset = UNSET
     code: str | Unset = UNSET
     detail: str | Unset = UNSET
-    error: str | Unset = UNSET
     type_: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -43,8 +42,6 @@ class ErrorBody:
 
         detail = self.detail
 
-        error = self.error
-
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
@@ -56,8 +53,6 @@ class ErrorBody:
             field_dict["code"] = code
         if detail is not UNSET:
             field_dict["detail"] = detail
-        if error is not UNSET:
-            field_dict["error"] = error
         if type_ is not UNSET:
             field_dict["type"] = type_
 
@@ -80,15 +75,12 @@ class ErrorBody:
 
         detail = d.pop("detail", UNSET)
 
-        error = d.pop("error", UNSET)
-
         type_ = d.pop("type", UNSET)
 
         error_body = cls(
             attr=attr,
             code=code,
             detail=detail,
-            error=error,
             type_=type_,
         )
 

@@ -15,9 +15,11 @@ T = TypeVar("T", bound="PersonBatchByDistinctIdsRequest")
 
 @_attrs_define
 class PersonBatchByDistinctIdsRequest:
-    """
-    Attributes:
-        distinct_ids (list[str] | Unset):
+    """PersonViewSet.batch_by_distinct_ids reads request.data["distinct_ids"]; it considers the first 200 (MAX_BATCH_SIZE)
+    and answers {"results": {}} for a missing, empty or non-list value.
+
+        Attributes:
+            distinct_ids (list[str] | Unset):
     """
 
     distinct_ids: list[str] | Unset = UNSET

@@ -15,9 +15,11 @@ T = TypeVar("T", bound="PersonBatchByUuidsRequest")
 
 @_attrs_define
 class PersonBatchByUuidsRequest:
-    """
-    Attributes:
-        uuids (list[str] | Unset):
+    """PersonViewSet.batch_by_uuids reads request.data["uuids"]; it considers the first 200 (MAX_BATCH_SIZE); an invalid
+    UUID is a 400 "One or more UUIDs are invalid.".
+
+        Attributes:
+            uuids (list[str] | Unset):
     """
 
     uuids: list[str] | Unset = UNSET

@@ -15,14 +15,16 @@ T = TypeVar("T", bound="PersonBulkDeleteRequest")
 
 @_attrs_define
 class PersonBulkDeleteRequest:
-    """Give ids (person UUIDs) or distinct_ids, not both; at most 1000 per call.
-
+    """
     Attributes:
-        delete_events (bool | Unset):  Default: False.
-        delete_recordings (bool | Unset):  Default: False.
-        distinct_ids (list[str] | Unset):
-        ids (list[str] | Unset):
-        keep_person (bool | Unset):  Default: False.
+        delete_events (bool | Unset): If true, queue deletion of all events associated with these persons. Default:
+            False.
+        delete_recordings (bool | Unset): If true, queue deletion of all recordings associated with these persons.
+            Default: False.
+        distinct_ids (list[str] | Unset): A list of distinct IDs whose associated persons will be deleted (max 1000).
+        ids (list[str] | Unset): A list of PostHog person UUIDs to delete (max 1000).
+        keep_person (bool | Unset): If true, keep the person records but delete their events and recordings. Default:
+            False.
     """
 
     delete_events: bool | Unset = False

@@ -17,7 +17,8 @@ T = TypeVar("T", bound="PersonCohorts")
 
 @_attrs_define
 class PersonCohorts:
-    """
+    """PersonViewSet.cohorts answers {"results": [cohort, ...]}.
+
     Attributes:
         results (list[PersonCohortsResultsItem]):
     """

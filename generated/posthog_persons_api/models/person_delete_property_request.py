@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -15,14 +15,19 @@ T = TypeVar("T", bound="PersonDeletePropertyRequest")
 class PersonDeletePropertyRequest:
     """
     Attributes:
-        unset (str): The property key to delete.
+        unset (list[str] | str): A property key, or a list of property keys, to remove from this person.
     """
 
-    unset: str
+    unset: list[str] | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        unset = self.unset
+        unset: list[str] | str
+        if isinstance(self.unset, list):
+            unset = self.unset
+
+        else:
+            unset = self.unset
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -37,7 +42,19 @@ class PersonDeletePropertyRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        unset = d.pop("$unset")
+
+        def _parse_unset(data: object) -> list[str] | str:
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                unset_type_1 = cast(list[str], data)
+
+                return unset_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | str, data)
+
+        unset = _parse_unset(d.pop("$unset"))
 
         person_delete_property_request = cls(
             unset=unset,

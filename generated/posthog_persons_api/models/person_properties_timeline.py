@@ -19,7 +19,8 @@ T = TypeVar("T", bound="PersonPropertiesTimeline")
 
 @_attrs_define
 class PersonPropertiesTimeline:
-    """
+    """PersonViewSet.properties_timeline answers PropertiesTimeline().run(...).
+
     Attributes:
         crucial_property_keys (list[str] | Unset):
         effective_date_from (None | str | Unset):

@@ -17,7 +17,8 @@ T = TypeVar("T", bound="PersonPropertiesUpdate")
 
 @_attrs_define
 class PersonPropertiesUpdate:
-    """
+    """PersonViewSet.update reads only request.data["properties"] (400 without it).
+
     Attributes:
         properties (PersonPropertiesUpdateProperties):
     """

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.person_property_value import PersonPropertyValue
+    from ..models.person_property_values_results_item import PersonPropertyValuesResultsItem
 
 
 T = TypeVar("T", bound="PersonPropertyValues")
@@ -19,13 +19,14 @@ T = TypeVar("T", bound="PersonPropertyValues")
 
 @_attrs_define
 class PersonPropertyValues:
-    """
+    """PersonViewSet.values answers {"results": [{"name", "count"}], "refreshing": bool}.
+
     Attributes:
-        results (list[PersonPropertyValue]):
+        results (list[PersonPropertyValuesResultsItem]):
         refreshing (bool | Unset):
     """
 
-    results: list[PersonPropertyValue]
+    results: list[PersonPropertyValuesResultsItem]
     refreshing: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -51,13 +52,13 @@ class PersonPropertyValues:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.person_property_value import PersonPropertyValue  # noqa: PLC0415
+        from ..models.person_property_values_results_item import PersonPropertyValuesResultsItem  # noqa: PLC0415
 
         d = dict(src_dict)
         results = []
         _results = d.pop("results")
         for results_item_data in _results:
-            results_item = PersonPropertyValue.from_dict(results_item_data)
+            results_item = PersonPropertyValuesResultsItem.from_dict(results_item_data)
 
             results.append(results_item)
 

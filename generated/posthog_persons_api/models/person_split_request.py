@@ -15,23 +15,37 @@ T = TypeVar("T", bound="PersonSplitRequest")
 
 @_attrs_define
 class PersonSplitRequest:
-    """Give main_distinct_id or distinct_ids_to_split, not both.
-
+    """
     Attributes:
-        distinct_ids_to_split (list[str] | Unset):
-        main_distinct_id (str | Unset):
+        distinct_ids_to_split (list[str] | None | Unset): List of distinct_ids to **move off** this person onto new
+            single-id persons. The original person keeps every other distinct_id and its properties. New persons are created
+            with deterministic UUIDs derived from `(team_id, distinct_id)`. Cannot be combined with `main_distinct_id`.
+        main_distinct_id (None | str | Unset): The distinct_id to **keep** on this person; every *other* distinct_id is
+            moved to its own new single-id person. If omitted, the first distinct_id on the person is kept. The original
+            person always retains its properties; to clear individual properties afterward, use the delete_property
+            endpoint. To surgically *remove* one or more distinct_ids while leaving the merge intact, use
+            `distinct_ids_to_split` instead — these parameters are inverses of each other and cannot be combined.
     """
 
-    distinct_ids_to_split: list[str] | Unset = UNSET
-    main_distinct_id: str | Unset = UNSET
+    distinct_ids_to_split: list[str] | None | Unset = UNSET
+    main_distinct_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        distinct_ids_to_split: list[str] | Unset = UNSET
-        if not isinstance(self.distinct_ids_to_split, Unset):
+        distinct_ids_to_split: list[str] | None | Unset
+        if isinstance(self.distinct_ids_to_split, Unset):
+            distinct_ids_to_split = UNSET
+        elif isinstance(self.distinct_ids_to_split, list):
             distinct_ids_to_split = self.distinct_ids_to_split
 
-        main_distinct_id = self.main_distinct_id
+        else:
+            distinct_ids_to_split = self.distinct_ids_to_split
+
+        main_distinct_id: None | str | Unset
+        if isinstance(self.main_distinct_id, Unset):
+            main_distinct_id = UNSET
+        else:
+            main_distinct_id = self.main_distinct_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,9 +60,32 @@ class PersonSplitRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        distinct_ids_to_split = cast(list[str], d.pop("distinct_ids_to_split", UNSET))
 
-        main_distinct_id = d.pop("main_distinct_id", UNSET)
+        def _parse_distinct_ids_to_split(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                distinct_ids_to_split_type_0 = cast(list[str], data)
+
+                return distinct_ids_to_split_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        distinct_ids_to_split = _parse_distinct_ids_to_split(d.pop("distinct_ids_to_split", UNSET))
+
+        def _parse_main_distinct_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        main_distinct_id = _parse_main_distinct_id(d.pop("main_distinct_id", UNSET))
 
         person_split_request = cls(
             distinct_ids_to_split=distinct_ids_to_split,

@@ -15,8 +15,8 @@ T = TypeVar("T", bound="PersonUpdatePropertyRequest")
 class PersonUpdatePropertyRequest:
     """
     Attributes:
-        key (str):
-        value (Any):
+        key (str): The property key to set.
+        value (Any): The property value. Can be a string, number, boolean, or object.
     """
 
     key: str

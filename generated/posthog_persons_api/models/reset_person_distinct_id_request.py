@@ -13,7 +13,8 @@ T = TypeVar("T", bound="ResetPersonDistinctIdRequest")
 
 @_attrs_define
 class ResetPersonDistinctIdRequest:
-    """
+    """PersonViewSet.reset_person_distinct_id reads request.data["distinct_id"] (a non-empty string, else 400).
+
     Attributes:
         distinct_id (str):
     """

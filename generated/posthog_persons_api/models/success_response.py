@@ -13,7 +13,8 @@ T = TypeVar("T", bound="SuccessResponse")
 
 @_attrs_define
 class SuccessResponse:
-    """
+    """{"success": true}, as delete_property answers.
+
     Attributes:
         success (bool):
     """

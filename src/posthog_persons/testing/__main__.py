@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from ._core import DEFAULT_API_KEY, FakePostHog
+from ._fake import DEFAULT_API_KEY, FakePostHog
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--project-id", type=int, default=1)
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument(
+        "--throttle",
+        action="store_true",
+        help="the 2026 server's rate limits: reads 240/min, deletes 480/min + 4800/h",
+    )
     parser.add_argument("--rate-limit", type=int, default=None, help="non-delete requests/min")
     parser.add_argument(
         "--rate-limit-per-hour", type=int, default=None, help="non-delete requests/hour"
@@ -32,17 +37,28 @@ def _parser() -> argparse.ArgumentParser:
         "--delete-rate-limit",
         type=int,
         default=None,
-        help="delete requests/min (480 when any rate limit is given)",
+        help="delete requests/min (480 when throttling is on)",
     )
     parser.add_argument(
         "--delete-rate-limit-per-hour",
         type=int,
         default=None,
-        help="delete requests/hour (4800 when any rate limit is given)",
+        help="delete requests/hour (4800 when throttling is on)",
     )
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--deletion-delay", type=float, default=0.0)
     parser.add_argument("--property-update-delay", type=float, default=0.0)
+    parser.add_argument(
+        "--queued-deletion",
+        action="store_true",
+        help="answer bulk_delete with persons_queued_for_deletion, deleting the profiles later",
+    )
+    parser.add_argument(
+        "--queued-deletion-delay",
+        type=float,
+        default=0.0,
+        help="seconds before queued profiles vanish",
+    )
     parser.add_argument(
         "--no-validate",
         action="store_true",
@@ -59,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         project_id=args.project_id,
         api_key=args.api_key,
         latency=args.latency,
+        throttle=args.throttle,
         rate_limit_per_minute=args.rate_limit,
         rate_limit_per_hour=args.rate_limit_per_hour,
         delete_rate_limit_per_minute=args.delete_rate_limit,
@@ -66,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         deletion_delay=args.deletion_delay,
         property_update_delay=args.property_update_delay,
+        queued_deletion=args.queued_deletion,
+        queued_deletion_delay=args.queued_deletion_delay,
         validate=not args.no_validate,
     )
     stop = threading.Event()

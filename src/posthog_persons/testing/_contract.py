@@ -51,13 +51,26 @@ def find_schema() -> Path | None:
     return _REPO_SCHEMA if _REPO_SCHEMA.is_file() else None
 
 
+_PARAMETER = re.compile(r"\{[^}]+\}")
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
 @functools.lru_cache(maxsize=4)
-def _load(path: str) -> OpenAPI:
+def _load(path: str) -> tuple[OpenAPI, frozenset[tuple[str, str]], str]:
     # Building the spec (reference resolution, validator classes) costs far more than one
     # validation, so it is built once per process and file.
     with open(path, encoding="utf-8") as handle:
         spec: dict[str, Any] = json.load(handle)
-    return OpenAPI.from_dict(spec)
+    operations = frozenset(
+        (method.upper(), _PARAMETER.sub("{}", template))
+        for template, item in spec.get("paths", {}).items()
+        for method in item
+        if method in _METHODS
+    )
+    # Requests are matched against the schema's own server (the 2026 schema names the US and
+    # EU clouds); the emulator's host is not one of them and does not matter to the contract.
+    servers = spec.get("servers") or [{"url": "http://testserver"}]
+    return OpenAPI.from_dict(spec), operations, str(servers[0]["url"]).rstrip("/")
 
 
 def _describe(error: BaseException) -> str:
@@ -113,9 +126,14 @@ class ContractValidator:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._openapi = _load(str(path))
+        self._openapi, self._operations, self._server = _load(str(path))
         # openapi-core keeps per-call caches that are not documented as thread-safe.
         self._lock = threading.Lock()
+
+    def covers(self, method: str, template: str) -> bool:
+        """Whether the schema describes this operation (`template` as the schema writes it;
+        parameter names do not matter)."""
+        return (method.upper(), _PARAMETER.sub("{}", template)) in self._operations
 
     def _request(self, exchange: ContractRequest) -> MockRequest:
         query, path = exchange.query, exchange.path
@@ -124,7 +142,7 @@ class ContractValidator:
         if not path.endswith("/"):
             path += "/"
         request = MockRequest(
-            "http://testserver",
+            self._server,
             exchange.method.lower(),
             path,
             headers=dict(exchange.headers),

@@ -16,8 +16,13 @@ _ANONYMOUS_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 
-# The server's display-name lookup order (PERSON_DEFAULT_DISPLAY_NAME_PROPERTIES).
-_NAME_PROPERTIES = ("email", "Email", "name", "Name", "username", "Username", "UserName")
+# The server's display-name lookup order: posthog/api/person.py
+# PERSON_DEFAULT_DISPLAY_NAME_PROPERTIES (2026: email, name, username).
+_NAME_PROPERTIES = ("email", "name", "username")
+# posthog/api/person.py MinimalPersonSerializer.get_distinct_ids: the batch lookups' records.
+MINIMAL_DISTINCT_IDS = 10
+# posthog/queries/actor_base_query.py get_serialized_people: distinct_id_limit=1000.
+ACTOR_DISTINCT_IDS = 1000
 
 # A fixed epoch, not "now": generated data must be identical on every run for a given seed.
 GENERATION_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -104,9 +109,17 @@ def random_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+def identified_by_default(distinct_ids: list[str]) -> bool:
+    """Whether a person looks identified: it has a distinct id an SDK would not mint."""
+    return any(not is_anonymous_id(d) for d in distinct_ids)
+
+
 @attrs.define
 class StoredPerson:
-    """One person as the emulator stores it (the API shape is produced by `to_api`)."""
+    """One person as the emulator stores it; `to_api`, `to_minimal`, `to_actor` are its shapes.
+
+    `distinct_ids` is in insertion order (the order the server's rows come back in).
+    """
 
     id: int
     uuid: str
@@ -114,19 +127,33 @@ class StoredPerson:
     properties: dict[str, Any]
     created_at: datetime
     last_seen_at: datetime | None = None
+    is_identified: bool = False
 
     @property
-    def name(self) -> str | None:
+    def name(self) -> str:
+        """posthog/api/person.py get_person_name_helper: a display property, else the first
+        non-anonymous distinct id, else the numeric id as a string."""
         for key in _NAME_PROPERTIES:
             value = self.properties.get(key)
             if value:
                 return str(value)
-        return self.distinct_ids[0] if self.distinct_ids else None
+        if self.distinct_ids:
+            return sort_distinct_ids(self.distinct_ids)[0]
+        return str(self.id)
 
-    def to_api(self, *, max_distinct_ids: int | None = None) -> dict[str, Any]:
-        distinct_ids = sort_distinct_ids(self.distinct_ids)
-        if max_distinct_ids is not None:
-            distinct_ids = distinct_ids[:max_distinct_ids]
+    def _last_seen(self) -> str | None:
+        return format_datetime(self.last_seen_at) if self.last_seen_at is not None else None
+
+    def to_api(self) -> dict[str, Any]:
+        """The serializer record of retrieve (posthog/api/person.py PersonSerializer)."""
+        return self._record(sort_distinct_ids(self.distinct_ids))
+
+    def to_minimal(self) -> dict[str, Any]:
+        """The batch lookups' record (posthog/api/person.py MinimalPersonSerializer): the first
+        ten distinct ids, then sorted anonymous-last by PersonSerializer.to_representation."""
+        return self._record(sort_distinct_ids(self.distinct_ids[:MINIMAL_DISTINCT_IDS]))
+
+    def _record(self, distinct_ids: list[str]) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
@@ -134,9 +161,24 @@ class StoredPerson:
             "properties": dict(self.properties),
             "created_at": format_datetime(self.created_at),
             "uuid": self.uuid,
-            "last_seen_at": (
-                format_datetime(self.last_seen_at) if self.last_seen_at is not None else None
-            ),
+            "last_seen_at": self._last_seen(),
+        }
+
+    def to_actor(self) -> dict[str, Any]:
+        """A list result: posthog/queries/actor_base_query.py get_serialized_people builds a
+        SerializedPerson whose `id` is the UUID, with the distinct ids as stored (not sorted)."""
+        return {
+            "type": "person",
+            "id": self.uuid,
+            "uuid": self.uuid,
+            "created_at": format_datetime(self.created_at),
+            "last_seen_at": self._last_seen(),
+            "properties": dict(self.properties),
+            "is_identified": self.is_identified,
+            "name": self.name,
+            "distinct_ids": self.distinct_ids[:ACTOR_DISTINCT_IDS],
+            "matched_recordings": [],
+            "value_at_data_point": None,
         }
 
 
@@ -188,6 +230,7 @@ def generate_persons(count: int, rng: random.Random, first_id: int = 1) -> list[
                 properties=properties,
                 created_at=moment,
                 last_seen_at=last_seen,
+                is_identified=identified_by_default(distinct_ids),
             )
         )
     return persons

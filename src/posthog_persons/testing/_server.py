@@ -1,4 +1,4 @@
-"""A real HTTP/1.1 server on loopback in front of a FakePostHog."""
+"""A real HTTP/1.1 server on loopback in front of the emulator."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from ._contract import EmulatorContractError
+from ._http import Exchange, Trickle
 
-if TYPE_CHECKING:
-    from ._core import FakePostHog
+E = TypeVar("E", bound=Exchange)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -60,16 +60,30 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.disconnect:
             self.close_connection = True
             return
-        self._send(answer.status, answer.headers, answer.body)
+        self._send(answer.status, answer.headers, answer.body, answer.trickle)
 
-    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+    def _send(
+        self, status: int, headers: dict[str, str], body: bytes, trickle: Trickle | None = None
+    ) -> None:
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if body and self.command != "HEAD":
+        if not body or self.command == "HEAD":
+            return
+        if trickle is None:
             self.wfile.write(body)
+            return
+        self.wfile.flush()
+        try:
+            for start in range(0, len(body), trickle.chunk):
+                time.sleep(trickle.delay)
+                self.wfile.write(body[start : start + trickle.chunk])
+                self.wfile.flush()
+        except OSError:
+            # The client gave up (its deadline): nothing left to send to.
+            self.close_connection = True
 
     def __getattr__(self, name: str) -> Callable[[], None]:
         # http.server answers 501 to any verb without a do_ method; the real server (Django)
@@ -88,17 +102,17 @@ class _Server(ThreadingHTTPServer):
     # Let a burst of parallel clients connect without SYN drops.
     request_queue_size = 128
 
-    def __init__(self, fake: FakePostHog, host: str, port: int) -> None:
+    def __init__(self, fake: Exchange, host: str, port: int) -> None:
         self.fake = fake
         self.host = host
         super().__init__((host, port), _Handler)
         self.port = int(self.server_address[1])
 
 
-class EmulatorServer:
+class EmulatorServer(Generic[E]):
     """A running emulator; stops on `close()` or leaving the `with` block."""
 
-    def __init__(self, fake: FakePostHog, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, fake: E, host: str = "127.0.0.1", port: int = 0) -> None:
         self.fake = fake
         self._server = _Server(fake, host, port)
         self.host = host
@@ -120,7 +134,7 @@ class EmulatorServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> EmulatorServer:
+    def __enter__(self) -> EmulatorServer[E]:
         return self
 
     def __exit__(

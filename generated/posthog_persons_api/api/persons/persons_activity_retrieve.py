@@ -16,11 +16,13 @@ from ...models.persons_activity_retrieve_format import (
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
+    id: int,
     *,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
 
     params: dict[str, Any] = {}
 
@@ -34,8 +36,9 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/api/projects/{project_id}/persons/activity/".format(
+        "url": "/api/projects/{project_id}/persons/{id}/activity/".format(
             project_id=quote(str(project_id), safe=""),
+            id=quote(str(id), safe=""),
         ),
         "params": params,
     }
@@ -95,6 +98,7 @@ def _build_response(
 
 def sync_detailed(
     project_id: str,
+    id: int,
     *,
     client: AuthenticatedClient,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
@@ -105,6 +109,7 @@ def sync_detailed(
 
     Args:
         project_id (str):
+        id (int):
         format_ (PersonsActivityRetrieveFormat | Unset):
 
     Raises:
@@ -115,8 +120,9 @@ def sync_detailed(
         Response[ActivityLogPage | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
+        id=id,
         format_=format_,
     )
 
@@ -129,6 +135,7 @@ def sync_detailed(
 
 def sync(
     project_id: str,
+    id: int,
     *,
     client: AuthenticatedClient,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
@@ -139,6 +146,7 @@ def sync(
 
     Args:
         project_id (str):
+        id (int):
         format_ (PersonsActivityRetrieveFormat | Unset):
 
     Raises:
@@ -151,6 +159,7 @@ def sync(
 
     return sync_detailed(
         project_id=project_id,
+        id=id,
         client=client,
         format_=format_,
     ).parsed
@@ -158,6 +167,7 @@ def sync(
 
 async def asyncio_detailed(
     project_id: str,
+    id: int,
     *,
     client: AuthenticatedClient,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
@@ -168,6 +178,7 @@ async def asyncio_detailed(
 
     Args:
         project_id (str):
+        id (int):
         format_ (PersonsActivityRetrieveFormat | Unset):
 
     Raises:
@@ -178,8 +189,9 @@ async def asyncio_detailed(
         Response[ActivityLogPage | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
+        id=id,
         format_=format_,
     )
 
@@ -190,6 +202,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     project_id: str,
+    id: int,
     *,
     client: AuthenticatedClient,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
@@ -200,6 +213,7 @@ async def asyncio(
 
     Args:
         project_id (str):
+        id (int):
         format_ (PersonsActivityRetrieveFormat | Unset):
 
     Raises:
@@ -213,6 +227,7 @@ async def asyncio(
     return (
         await asyncio_detailed(
             project_id=project_id,
+            id=id,
             client=client,
             format_=format_,
         )

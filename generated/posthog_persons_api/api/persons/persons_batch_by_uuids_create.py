@@ -10,25 +10,42 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
 from ...models.person_batch_by_uuids_request import PersonBatchByUuidsRequest
-from ...models.person_batch_response import PersonBatchResponse
-from ...types import Response
+from ...models.person_batch_results import PersonBatchResults
+from ...models.persons_batch_by_uuids_create_format import (
+    PersonsBatchByUuidsCreateFormat,
+)
+from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     *,
-    body: PersonBatchByUuidsRequest,
+    body: PersonBatchByUuidsRequest | Unset = UNSET,
+    format_: PersonsBatchByUuidsCreateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
     headers: dict[str, Any] = {}
+
+    params: dict[str, Any] = {}
+
+    json_format_: str | Unset = UNSET
+    if not isinstance(format_, Unset):
+        json_format_ = format_
+
+    params["format"] = json_format_
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/api/projects/{project_id}/persons/batch_by_uuids/".format(
             project_id=quote(str(project_id), safe=""),
         ),
+        "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
@@ -36,11 +53,16 @@ def _get_kwargs(
     return _kwargs
 
 
+def body_from_dict(data: dict[str, Any]) -> PersonBatchByUuidsRequest:
+    """The request body of this operation, built from a plain dict (JSON field names)."""
+    return PersonBatchByUuidsRequest.from_dict(data)
+
+
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorBody | PersonBatchResponse | None:
+) -> ErrorBody | PersonBatchResults | None:
     if response.status_code == 200:
-        response_200 = PersonBatchResponse.from_dict(response.json())
+        response_200 = PersonBatchResults.from_dict(response.json())
 
         return response_200
 
@@ -77,7 +99,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorBody | PersonBatchResponse]:
+) -> Response[ErrorBody | PersonBatchResults]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -90,26 +112,32 @@ def sync_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonBatchByUuidsRequest,
-) -> Response[ErrorBody | PersonBatchResponse]:
-    """Look persons up by UUID. The server considers at most 200 UUIDs per call and silently ignores the
-    rest; an invalid UUID is a 400.
+    body: PersonBatchByUuidsRequest | Unset = UNSET,
+    format_: PersonsBatchByUuidsCreateFormat | Unset = UNSET,
+) -> Response[ErrorBody | PersonBatchResults]:
+    """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
+    using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
+    [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
-        body (PersonBatchByUuidsRequest):
+        format_ (PersonsBatchByUuidsCreateFormat | Unset):
+        body (PersonBatchByUuidsRequest | Unset): PersonViewSet.batch_by_uuids reads
+            request.data["uuids"]; it considers the first 200 (MAX_BATCH_SIZE); an invalid UUID is a
+            400 "One or more UUIDs are invalid.".
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | PersonBatchResponse]
+        Response[ErrorBody | PersonBatchResults]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         body=body,
+        format_=format_,
     )
 
     response = client.get_httpx_client().request(
@@ -123,27 +151,33 @@ def sync(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonBatchByUuidsRequest,
-) -> ErrorBody | PersonBatchResponse | None:
-    """Look persons up by UUID. The server considers at most 200 UUIDs per call and silently ignores the
-    rest; an invalid UUID is a 400.
+    body: PersonBatchByUuidsRequest | Unset = UNSET,
+    format_: PersonsBatchByUuidsCreateFormat | Unset = UNSET,
+) -> ErrorBody | PersonBatchResults | None:
+    """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
+    using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
+    [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
-        body (PersonBatchByUuidsRequest):
+        format_ (PersonsBatchByUuidsCreateFormat | Unset):
+        body (PersonBatchByUuidsRequest | Unset): PersonViewSet.batch_by_uuids reads
+            request.data["uuids"]; it considers the first 200 (MAX_BATCH_SIZE); an invalid UUID is a
+            400 "One or more UUIDs are invalid.".
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | PersonBatchResponse
+        ErrorBody | PersonBatchResults
     """
 
     return sync_detailed(
         project_id=project_id,
         client=client,
         body=body,
+        format_=format_,
     ).parsed
 
 
@@ -151,26 +185,32 @@ async def asyncio_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonBatchByUuidsRequest,
-) -> Response[ErrorBody | PersonBatchResponse]:
-    """Look persons up by UUID. The server considers at most 200 UUIDs per call and silently ignores the
-    rest; an invalid UUID is a 400.
+    body: PersonBatchByUuidsRequest | Unset = UNSET,
+    format_: PersonsBatchByUuidsCreateFormat | Unset = UNSET,
+) -> Response[ErrorBody | PersonBatchResults]:
+    """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
+    using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
+    [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
-        body (PersonBatchByUuidsRequest):
+        format_ (PersonsBatchByUuidsCreateFormat | Unset):
+        body (PersonBatchByUuidsRequest | Unset): PersonViewSet.batch_by_uuids reads
+            request.data["uuids"]; it considers the first 200 (MAX_BATCH_SIZE); an invalid UUID is a
+            400 "One or more UUIDs are invalid.".
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | PersonBatchResponse]
+        Response[ErrorBody | PersonBatchResults]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         body=body,
+        format_=format_,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -182,21 +222,26 @@ async def asyncio(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonBatchByUuidsRequest,
-) -> ErrorBody | PersonBatchResponse | None:
-    """Look persons up by UUID. The server considers at most 200 UUIDs per call and silently ignores the
-    rest; an invalid UUID is a 400.
+    body: PersonBatchByUuidsRequest | Unset = UNSET,
+    format_: PersonsBatchByUuidsCreateFormat | Unset = UNSET,
+) -> ErrorBody | PersonBatchResults | None:
+    """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
+    using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
+    [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
-        body (PersonBatchByUuidsRequest):
+        format_ (PersonsBatchByUuidsCreateFormat | Unset):
+        body (PersonBatchByUuidsRequest | Unset): PersonViewSet.batch_by_uuids reads
+            request.data["uuids"]; it considers the first 200 (MAX_BATCH_SIZE); an invalid UUID is a
+            400 "One or more UUIDs are invalid.".
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | PersonBatchResponse
+        ErrorBody | PersonBatchResults
     """
 
     return (
@@ -204,5 +249,6 @@ async def asyncio(
             project_id=project_id,
             client=client,
             body=body,
+            format_=format_,
         )
     ).parsed

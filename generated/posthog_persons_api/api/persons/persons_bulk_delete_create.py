@@ -10,19 +10,20 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
 from ...models.person_bulk_delete_request import PersonBulkDeleteRequest
-from ...models.person_bulk_delete_summary import PersonBulkDeleteSummary
+from ...models.person_bulk_delete_response import PersonBulkDeleteResponse
 from ...models.persons_bulk_delete_create_format import (
     PersonsBulkDeleteCreateFormat,
 )
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     *,
-    body: PersonBulkDeleteRequest,
+    body: PersonBulkDeleteRequest | Unset = UNSET,
     format_: PersonsBulkDeleteCreateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
     headers: dict[str, Any] = {}
 
     params: dict[str, Any] = {}
@@ -43,7 +44,8 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
@@ -51,11 +53,16 @@ def _get_kwargs(
     return _kwargs
 
 
+def body_from_dict(data: dict[str, Any]) -> PersonBulkDeleteRequest:
+    """The request body of this operation, built from a plain dict (JSON field names)."""
+    return PersonBulkDeleteRequest.from_dict(data)
+
+
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorBody | PersonBulkDeleteSummary | None:
+) -> ErrorBody | PersonBulkDeleteResponse | None:
     if response.status_code == 202:
-        response_202 = PersonBulkDeleteSummary.from_dict(response.json())
+        response_202 = PersonBulkDeleteResponse.from_dict(response.json())
 
         return response_202
 
@@ -92,7 +99,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorBody | PersonBulkDeleteSummary]:
+) -> Response[ErrorBody | PersonBulkDeleteResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -105,27 +112,27 @@ def sync_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonBulkDeleteRequest,
+    body: PersonBulkDeleteRequest | Unset = UNSET,
     format_: PersonsBulkDeleteCreateFormat | Unset = UNSET,
-) -> Response[ErrorBody | PersonBulkDeleteSummary]:
+) -> Response[ErrorBody | PersonBulkDeleteResponse]:
     """This endpoint allows you to bulk delete persons, either by the PostHog person IDs or by distinct
-    IDs. You can pass in a maximum of 1000 IDs per call.
+    IDs. You can pass in a maximum of 1000 IDs per call. Only events captured before the request will be
+    deleted.
 
     Args:
         project_id (str):
         format_ (PersonsBulkDeleteCreateFormat | Unset):
-        body (PersonBulkDeleteRequest): Give ids (person UUIDs) or distinct_ids, not both; at most
-            1000 per call.
+        body (PersonBulkDeleteRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | PersonBulkDeleteSummary]
+        Response[ErrorBody | PersonBulkDeleteResponse]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         body=body,
         format_=format_,
@@ -142,24 +149,24 @@ def sync(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonBulkDeleteRequest,
+    body: PersonBulkDeleteRequest | Unset = UNSET,
     format_: PersonsBulkDeleteCreateFormat | Unset = UNSET,
-) -> ErrorBody | PersonBulkDeleteSummary | None:
+) -> ErrorBody | PersonBulkDeleteResponse | None:
     """This endpoint allows you to bulk delete persons, either by the PostHog person IDs or by distinct
-    IDs. You can pass in a maximum of 1000 IDs per call.
+    IDs. You can pass in a maximum of 1000 IDs per call. Only events captured before the request will be
+    deleted.
 
     Args:
         project_id (str):
         format_ (PersonsBulkDeleteCreateFormat | Unset):
-        body (PersonBulkDeleteRequest): Give ids (person UUIDs) or distinct_ids, not both; at most
-            1000 per call.
+        body (PersonBulkDeleteRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | PersonBulkDeleteSummary
+        ErrorBody | PersonBulkDeleteResponse
     """
 
     return sync_detailed(
@@ -174,27 +181,27 @@ async def asyncio_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonBulkDeleteRequest,
+    body: PersonBulkDeleteRequest | Unset = UNSET,
     format_: PersonsBulkDeleteCreateFormat | Unset = UNSET,
-) -> Response[ErrorBody | PersonBulkDeleteSummary]:
+) -> Response[ErrorBody | PersonBulkDeleteResponse]:
     """This endpoint allows you to bulk delete persons, either by the PostHog person IDs or by distinct
-    IDs. You can pass in a maximum of 1000 IDs per call.
+    IDs. You can pass in a maximum of 1000 IDs per call. Only events captured before the request will be
+    deleted.
 
     Args:
         project_id (str):
         format_ (PersonsBulkDeleteCreateFormat | Unset):
-        body (PersonBulkDeleteRequest): Give ids (person UUIDs) or distinct_ids, not both; at most
-            1000 per call.
+        body (PersonBulkDeleteRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | PersonBulkDeleteSummary]
+        Response[ErrorBody | PersonBulkDeleteResponse]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         body=body,
         format_=format_,
@@ -209,24 +216,24 @@ async def asyncio(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonBulkDeleteRequest,
+    body: PersonBulkDeleteRequest | Unset = UNSET,
     format_: PersonsBulkDeleteCreateFormat | Unset = UNSET,
-) -> ErrorBody | PersonBulkDeleteSummary | None:
+) -> ErrorBody | PersonBulkDeleteResponse | None:
     """This endpoint allows you to bulk delete persons, either by the PostHog person IDs or by distinct
-    IDs. You can pass in a maximum of 1000 IDs per call.
+    IDs. You can pass in a maximum of 1000 IDs per call. Only events captured before the request will be
+    deleted.
 
     Args:
         project_id (str):
         format_ (PersonsBulkDeleteCreateFormat | Unset):
-        body (PersonBulkDeleteRequest): Give ids (person UUIDs) or distinct_ids, not both; at most
-            1000 per call.
+        body (PersonBulkDeleteRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | PersonBulkDeleteSummary
+        ErrorBody | PersonBulkDeleteResponse
     """
 
     return (

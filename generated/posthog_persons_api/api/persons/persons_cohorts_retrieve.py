@@ -16,12 +16,13 @@ from ...models.persons_cohorts_retrieve_format import (
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     *,
     format_: PersonsCohortsRetrieveFormat | Unset = UNSET,
-    person_id: str | Unset = UNSET,
+    person_id: str,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
 
     params: dict[str, Any] = {}
 
@@ -101,7 +102,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     format_: PersonsCohortsRetrieveFormat | Unset = UNSET,
-    person_id: str | Unset = UNSET,
+    person_id: str,
 ) -> Response[ErrorBody | PersonCohorts]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
@@ -110,7 +111,7 @@ def sync_detailed(
     Args:
         project_id (str):
         format_ (PersonsCohortsRetrieveFormat | Unset):
-        person_id (str | Unset):
+        person_id (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,7 +121,7 @@ def sync_detailed(
         Response[ErrorBody | PersonCohorts]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         format_=format_,
         person_id=person_id,
@@ -138,7 +139,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     format_: PersonsCohortsRetrieveFormat | Unset = UNSET,
-    person_id: str | Unset = UNSET,
+    person_id: str,
 ) -> ErrorBody | PersonCohorts | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
@@ -147,7 +148,7 @@ def sync(
     Args:
         project_id (str):
         format_ (PersonsCohortsRetrieveFormat | Unset):
-        person_id (str | Unset):
+        person_id (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -170,7 +171,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     format_: PersonsCohortsRetrieveFormat | Unset = UNSET,
-    person_id: str | Unset = UNSET,
+    person_id: str,
 ) -> Response[ErrorBody | PersonCohorts]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
@@ -179,7 +180,7 @@ async def asyncio_detailed(
     Args:
         project_id (str):
         format_ (PersonsCohortsRetrieveFormat | Unset):
-        person_id (str | Unset):
+        person_id (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -189,7 +190,7 @@ async def asyncio_detailed(
         Response[ErrorBody | PersonCohorts]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         format_=format_,
         person_id=person_id,
@@ -205,7 +206,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     format_: PersonsCohortsRetrieveFormat | Unset = UNSET,
-    person_id: str | Unset = UNSET,
+    person_id: str,
 ) -> ErrorBody | PersonCohorts | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
@@ -214,7 +215,7 @@ async def asyncio(
     Args:
         project_id (str):
         format_ (PersonsCohortsRetrieveFormat | Unset):
-        person_id (str | Unset):
+        person_id (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

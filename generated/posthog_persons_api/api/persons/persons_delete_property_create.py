@@ -17,13 +17,14 @@ from ...models.success_response import SuccessResponse
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     id: str,
     *,
     body: PersonDeletePropertyRequest,
     format_: PersonsDeletePropertyCreateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
     headers: dict[str, Any] = {}
 
     params: dict[str, Any] = {}
@@ -51,6 +52,11 @@ def _get_kwargs(
 
     _kwargs["headers"] = headers
     return _kwargs
+
+
+def body_from_dict(data: dict[str, Any]) -> PersonDeletePropertyRequest:
+    """The request body of this operation, built from a plain dict (JSON field names)."""
+    return PersonDeletePropertyRequest.from_dict(data)
 
 
 def _parse_response(
@@ -117,8 +123,7 @@ def sync_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsDeletePropertyCreateFormat | Unset):
         body (PersonDeletePropertyRequest):
 
@@ -130,7 +135,7 @@ def sync_detailed(
         Response[ErrorBody | SuccessResponse]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -158,8 +163,7 @@ def sync(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsDeletePropertyCreateFormat | Unset):
         body (PersonDeletePropertyRequest):
 
@@ -194,8 +198,7 @@ async def asyncio_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsDeletePropertyCreateFormat | Unset):
         body (PersonDeletePropertyRequest):
 
@@ -207,7 +210,7 @@ async def asyncio_detailed(
         Response[ErrorBody | SuccessResponse]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -233,8 +236,7 @@ async def asyncio(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsDeletePropertyCreateFormat | Unset):
         body (PersonDeletePropertyRequest):
 

@@ -9,14 +9,15 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
-from ...models.paginated_person_list import PaginatedPersonList
+from ...models.paginated_person_actor_list import PaginatedPersonActorList
 from ...models.persons_list_format import PersonsListFormat
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     *,
+    client_query_id: str | Unset = UNSET,
     distinct_id: str | Unset = UNSET,
     email: str | Unset = UNSET,
     format_: PersonsListFormat | Unset = UNSET,
@@ -24,10 +25,12 @@ def _get_kwargs(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-    include_total: bool | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
 
     params: dict[str, Any] = {}
+
+    params["client_query_id"] = client_query_id
 
     params["distinct_id"] = distinct_id
 
@@ -47,8 +50,6 @@ def _get_kwargs(
 
     params["search"] = search
 
-    params["include_total"] = include_total
-
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -64,9 +65,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorBody | PaginatedPersonList | None:
+) -> ErrorBody | PaginatedPersonActorList | None:
     if response.status_code == 200:
-        response_200 = PaginatedPersonList.from_dict(response.json())
+        response_200 = PaginatedPersonActorList.from_dict(response.json())
 
         return response_200
 
@@ -103,7 +104,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorBody | PaginatedPersonList]:
+) -> Response[ErrorBody | PaginatedPersonActorList]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -116,6 +117,7 @@ def sync_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
+    client_query_id: str | Unset = UNSET,
     distinct_id: str | Unset = UNSET,
     email: str | Unset = UNSET,
     format_: PersonsListFormat | Unset = UNSET,
@@ -123,14 +125,14 @@ def sync_detailed(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-    include_total: bool | Unset = UNSET,
-) -> Response[ErrorBody | PaginatedPersonList]:
+) -> Response[ErrorBody | PaginatedPersonActorList]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
+        client_query_id (str | Unset):
         distinct_id (str | Unset):
         email (str | Unset):
         format_ (PersonsListFormat | Unset):
@@ -138,18 +140,18 @@ def sync_detailed(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
-        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | PaginatedPersonList]
+        Response[ErrorBody | PaginatedPersonActorList]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
+        client_query_id=client_query_id,
         distinct_id=distinct_id,
         email=email,
         format_=format_,
@@ -157,7 +159,6 @@ def sync_detailed(
         offset=offset,
         properties=properties,
         search=search,
-        include_total=include_total,
     )
 
     response = client.get_httpx_client().request(
@@ -171,6 +172,7 @@ def sync(
     project_id: str,
     *,
     client: AuthenticatedClient,
+    client_query_id: str | Unset = UNSET,
     distinct_id: str | Unset = UNSET,
     email: str | Unset = UNSET,
     format_: PersonsListFormat | Unset = UNSET,
@@ -178,14 +180,14 @@ def sync(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-    include_total: bool | Unset = UNSET,
-) -> ErrorBody | PaginatedPersonList | None:
+) -> ErrorBody | PaginatedPersonActorList | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
+        client_query_id (str | Unset):
         distinct_id (str | Unset):
         email (str | Unset):
         format_ (PersonsListFormat | Unset):
@@ -193,19 +195,19 @@ def sync(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
-        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | PaginatedPersonList
+        ErrorBody | PaginatedPersonActorList
     """
 
     return sync_detailed(
         project_id=project_id,
         client=client,
+        client_query_id=client_query_id,
         distinct_id=distinct_id,
         email=email,
         format_=format_,
@@ -213,7 +215,6 @@ def sync(
         offset=offset,
         properties=properties,
         search=search,
-        include_total=include_total,
     ).parsed
 
 
@@ -221,6 +222,7 @@ async def asyncio_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
+    client_query_id: str | Unset = UNSET,
     distinct_id: str | Unset = UNSET,
     email: str | Unset = UNSET,
     format_: PersonsListFormat | Unset = UNSET,
@@ -228,14 +230,14 @@ async def asyncio_detailed(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-    include_total: bool | Unset = UNSET,
-) -> Response[ErrorBody | PaginatedPersonList]:
+) -> Response[ErrorBody | PaginatedPersonActorList]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
+        client_query_id (str | Unset):
         distinct_id (str | Unset):
         email (str | Unset):
         format_ (PersonsListFormat | Unset):
@@ -243,18 +245,18 @@ async def asyncio_detailed(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
-        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | PaginatedPersonList]
+        Response[ErrorBody | PaginatedPersonActorList]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
+        client_query_id=client_query_id,
         distinct_id=distinct_id,
         email=email,
         format_=format_,
@@ -262,7 +264,6 @@ async def asyncio_detailed(
         offset=offset,
         properties=properties,
         search=search,
-        include_total=include_total,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -274,6 +275,7 @@ async def asyncio(
     project_id: str,
     *,
     client: AuthenticatedClient,
+    client_query_id: str | Unset = UNSET,
     distinct_id: str | Unset = UNSET,
     email: str | Unset = UNSET,
     format_: PersonsListFormat | Unset = UNSET,
@@ -281,14 +283,14 @@ async def asyncio(
     offset: int | Unset = UNSET,
     properties: str | Unset = UNSET,
     search: str | Unset = UNSET,
-    include_total: bool | Unset = UNSET,
-) -> ErrorBody | PaginatedPersonList | None:
+) -> ErrorBody | PaginatedPersonActorList | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
+        client_query_id (str | Unset):
         distinct_id (str | Unset):
         email (str | Unset):
         format_ (PersonsListFormat | Unset):
@@ -296,20 +298,20 @@ async def asyncio(
         offset (int | Unset):
         properties (str | Unset):
         search (str | Unset):
-        include_total (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | PaginatedPersonList
+        ErrorBody | PaginatedPersonActorList
     """
 
     return (
         await asyncio_detailed(
             project_id=project_id,
             client=client,
+            client_query_id=client_query_id,
             distinct_id=distinct_id,
             email=email,
             format_=format_,
@@ -317,6 +319,5 @@ async def asyncio(
             offset=offset,
             properties=properties,
             search=search,
-            include_total=include_total,
         )
     ).parsed

@@ -9,20 +9,21 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
-from ...models.person_properties_update import PersonPropertiesUpdate
+from ...models.patched_person_record import PatchedPersonRecord
 from ...models.persons_partial_update_format import (
     PersonsPartialUpdateFormat,
 )
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     id: str,
     *,
-    body: PersonPropertiesUpdate,
+    body: PatchedPersonRecord | Unset = UNSET,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
     headers: dict[str, Any] = {}
 
     params: dict[str, Any] = {}
@@ -44,12 +45,18 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
     _kwargs["headers"] = headers
     return _kwargs
+
+
+def body_from_dict(data: dict[str, Any]) -> PatchedPersonRecord:
+    """The request body of this operation, built from a plain dict (JSON field names)."""
+    return PatchedPersonRecord.from_dict(data)
 
 
 def _parse_response(
@@ -106,7 +113,7 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate,
+    body: PatchedPersonRecord | Unset = UNSET,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -115,10 +122,9 @@ def sync_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsPartialUpdateFormat | Unset):
-        body (PersonPropertiesUpdate):
+        body (PatchedPersonRecord | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,7 +134,7 @@ def sync_detailed(
         Response[Any | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -147,7 +153,7 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate,
+    body: PatchedPersonRecord | Unset = UNSET,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -156,10 +162,9 @@ def sync(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsPartialUpdateFormat | Unset):
-        body (PersonPropertiesUpdate):
+        body (PatchedPersonRecord | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -183,7 +188,7 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate,
+    body: PatchedPersonRecord | Unset = UNSET,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -192,10 +197,9 @@ async def asyncio_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsPartialUpdateFormat | Unset):
-        body (PersonPropertiesUpdate):
+        body (PatchedPersonRecord | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -205,7 +209,7 @@ async def asyncio_detailed(
         Response[Any | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -222,7 +226,7 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate,
+    body: PatchedPersonRecord | Unset = UNSET,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -231,10 +235,9 @@ async def asyncio(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsPartialUpdateFormat | Unset):
-        body (PersonPropertiesUpdate):
+        body (PatchedPersonRecord | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -9,28 +9,40 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
-from ...models.person_properties_at_time import PersonPropertiesAtTime
+from ...models.person_properties_at_time_error import PersonPropertiesAtTimeError
+from ...models.person_properties_at_time_response import PersonPropertiesAtTimeResponse
+from ...models.persons_properties_at_time_retrieve_format import (
+    PersonsPropertiesAtTimeRetrieveFormat,
+)
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     *,
-    timestamp: str,
     distinct_id: str | Unset = UNSET,
+    format_: PersonsPropertiesAtTimeRetrieveFormat | Unset = UNSET,
+    include_set_once: bool | Unset = UNSET,
     person_id: str | Unset = UNSET,
-    include_set_once: bool | Unset = False,
+    timestamp: str,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
 
     params: dict[str, Any] = {}
 
-    params["timestamp"] = timestamp
-
     params["distinct_id"] = distinct_id
+
+    json_format_: str | Unset = UNSET
+    if not isinstance(format_, Unset):
+        json_format_ = format_
+
+    params["format"] = json_format_
+
+    params["include_set_once"] = include_set_once
 
     params["person_id"] = person_id
 
-    params["include_set_once"] = include_set_once
+    params["timestamp"] = timestamp
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -47,14 +59,14 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorBody | PersonPropertiesAtTime | None:
+) -> Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse | None:
     if response.status_code == 200:
-        response_200 = PersonPropertiesAtTime.from_dict(response.json())
+        response_200 = PersonPropertiesAtTimeResponse.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorBody.from_dict(response.json())
+        response_400 = PersonPropertiesAtTimeError.from_dict(response.json())
 
         return response_400
 
@@ -69,7 +81,7 @@ def _parse_response(
         return response_403
 
     if response.status_code == 404:
-        response_404 = ErrorBody.from_dict(response.json())
+        response_404 = PersonPropertiesAtTimeError.from_dict(response.json())
 
         return response_404
 
@@ -77,6 +89,10 @@ def _parse_response(
         response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
+
+    if response.status_code == 500:
+        response_500 = response.json()
+        return response_500
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -86,7 +102,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorBody | PersonPropertiesAtTime]:
+) -> Response[Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -99,34 +115,45 @@ def sync_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    timestamp: str,
     distinct_id: str | Unset = UNSET,
+    format_: PersonsPropertiesAtTimeRetrieveFormat | Unset = UNSET,
+    include_set_once: bool | Unset = UNSET,
     person_id: str | Unset = UNSET,
-    include_set_once: bool | Unset = False,
-) -> Response[ErrorBody | PersonPropertiesAtTime]:
-    """A person's properties as they were at `timestamp`. Give exactly one of distinct_id and person_id.
+    timestamp: str,
+) -> Response[Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse]:
+    """Get person properties as they existed at a specific point in time.
+
+    This endpoint reconstructs person properties by querying ClickHouse events
+    for $set and $set_once operations up to the specified timestamp.
+
+    Query parameters:
+    - distinct_id: The distinct_id of the person
+    - timestamp: ISO datetime string for the point in time (e.g., "2023-06-15T14:30:00Z")
+    - include_set_once: Whether to handle $set_once operations (default: false)
 
     Args:
         project_id (str):
-        timestamp (str):
         distinct_id (str | Unset):
+        format_ (PersonsPropertiesAtTimeRetrieveFormat | Unset):
+        include_set_once (bool | Unset):
         person_id (str | Unset):
-        include_set_once (bool | Unset):  Default: False.
+        timestamp (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | PersonPropertiesAtTime]
+        Response[Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
-        timestamp=timestamp,
         distinct_id=distinct_id,
-        person_id=person_id,
+        format_=format_,
         include_set_once=include_set_once,
+        person_id=person_id,
+        timestamp=timestamp,
     )
 
     response = client.get_httpx_client().request(
@@ -140,35 +167,46 @@ def sync(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    timestamp: str,
     distinct_id: str | Unset = UNSET,
+    format_: PersonsPropertiesAtTimeRetrieveFormat | Unset = UNSET,
+    include_set_once: bool | Unset = UNSET,
     person_id: str | Unset = UNSET,
-    include_set_once: bool | Unset = False,
-) -> ErrorBody | PersonPropertiesAtTime | None:
-    """A person's properties as they were at `timestamp`. Give exactly one of distinct_id and person_id.
+    timestamp: str,
+) -> Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse | None:
+    """Get person properties as they existed at a specific point in time.
+
+    This endpoint reconstructs person properties by querying ClickHouse events
+    for $set and $set_once operations up to the specified timestamp.
+
+    Query parameters:
+    - distinct_id: The distinct_id of the person
+    - timestamp: ISO datetime string for the point in time (e.g., "2023-06-15T14:30:00Z")
+    - include_set_once: Whether to handle $set_once operations (default: false)
 
     Args:
         project_id (str):
-        timestamp (str):
         distinct_id (str | Unset):
+        format_ (PersonsPropertiesAtTimeRetrieveFormat | Unset):
+        include_set_once (bool | Unset):
         person_id (str | Unset):
-        include_set_once (bool | Unset):  Default: False.
+        timestamp (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | PersonPropertiesAtTime
+        Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse
     """
 
     return sync_detailed(
         project_id=project_id,
         client=client,
-        timestamp=timestamp,
         distinct_id=distinct_id,
-        person_id=person_id,
+        format_=format_,
         include_set_once=include_set_once,
+        person_id=person_id,
+        timestamp=timestamp,
     ).parsed
 
 
@@ -176,34 +214,45 @@ async def asyncio_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    timestamp: str,
     distinct_id: str | Unset = UNSET,
+    format_: PersonsPropertiesAtTimeRetrieveFormat | Unset = UNSET,
+    include_set_once: bool | Unset = UNSET,
     person_id: str | Unset = UNSET,
-    include_set_once: bool | Unset = False,
-) -> Response[ErrorBody | PersonPropertiesAtTime]:
-    """A person's properties as they were at `timestamp`. Give exactly one of distinct_id and person_id.
+    timestamp: str,
+) -> Response[Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse]:
+    """Get person properties as they existed at a specific point in time.
+
+    This endpoint reconstructs person properties by querying ClickHouse events
+    for $set and $set_once operations up to the specified timestamp.
+
+    Query parameters:
+    - distinct_id: The distinct_id of the person
+    - timestamp: ISO datetime string for the point in time (e.g., "2023-06-15T14:30:00Z")
+    - include_set_once: Whether to handle $set_once operations (default: false)
 
     Args:
         project_id (str):
-        timestamp (str):
         distinct_id (str | Unset):
+        format_ (PersonsPropertiesAtTimeRetrieveFormat | Unset):
+        include_set_once (bool | Unset):
         person_id (str | Unset):
-        include_set_once (bool | Unset):  Default: False.
+        timestamp (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | PersonPropertiesAtTime]
+        Response[Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
-        timestamp=timestamp,
         distinct_id=distinct_id,
-        person_id=person_id,
+        format_=format_,
         include_set_once=include_set_once,
+        person_id=person_id,
+        timestamp=timestamp,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -215,35 +264,46 @@ async def asyncio(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    timestamp: str,
     distinct_id: str | Unset = UNSET,
+    format_: PersonsPropertiesAtTimeRetrieveFormat | Unset = UNSET,
+    include_set_once: bool | Unset = UNSET,
     person_id: str | Unset = UNSET,
-    include_set_once: bool | Unset = False,
-) -> ErrorBody | PersonPropertiesAtTime | None:
-    """A person's properties as they were at `timestamp`. Give exactly one of distinct_id and person_id.
+    timestamp: str,
+) -> Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse | None:
+    """Get person properties as they existed at a specific point in time.
+
+    This endpoint reconstructs person properties by querying ClickHouse events
+    for $set and $set_once operations up to the specified timestamp.
+
+    Query parameters:
+    - distinct_id: The distinct_id of the person
+    - timestamp: ISO datetime string for the point in time (e.g., "2023-06-15T14:30:00Z")
+    - include_set_once: Whether to handle $set_once operations (default: false)
 
     Args:
         project_id (str):
-        timestamp (str):
         distinct_id (str | Unset):
+        format_ (PersonsPropertiesAtTimeRetrieveFormat | Unset):
+        include_set_once (bool | Unset):
         person_id (str | Unset):
-        include_set_once (bool | Unset):  Default: False.
+        timestamp (str):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | PersonPropertiesAtTime
+        Any | ErrorBody | PersonPropertiesAtTimeError | PersonPropertiesAtTimeResponse
     """
 
     return (
         await asyncio_detailed(
             project_id=project_id,
             client=client,
-            timestamp=timestamp,
             distinct_id=distinct_id,
-            person_id=person_id,
+            format_=format_,
             include_set_once=include_set_once,
+            person_id=person_id,
+            timestamp=timestamp,
         )
     ).parsed

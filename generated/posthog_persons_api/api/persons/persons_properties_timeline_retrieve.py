@@ -16,12 +16,13 @@ from ...models.persons_properties_timeline_retrieve_format import (
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
-    id: str,
+    id: int,
     *,
     format_: PersonsPropertiesTimelineRetrieveFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
 
     params: dict[str, Any] = {}
 
@@ -97,7 +98,7 @@ def _build_response(
 
 def sync_detailed(
     project_id: str,
-    id: str,
+    id: int,
     *,
     client: AuthenticatedClient | Client,
     format_: PersonsPropertiesTimelineRetrieveFormat | Unset = UNSET,
@@ -108,8 +109,7 @@ def sync_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (int):
         format_ (PersonsPropertiesTimelineRetrieveFormat | Unset):
 
     Raises:
@@ -120,7 +120,7 @@ def sync_detailed(
         Response[ErrorBody | PersonPropertiesTimeline]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         format_=format_,
@@ -135,7 +135,7 @@ def sync_detailed(
 
 def sync(
     project_id: str,
-    id: str,
+    id: int,
     *,
     client: AuthenticatedClient | Client,
     format_: PersonsPropertiesTimelineRetrieveFormat | Unset = UNSET,
@@ -146,8 +146,7 @@ def sync(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (int):
         format_ (PersonsPropertiesTimelineRetrieveFormat | Unset):
 
     Raises:
@@ -168,7 +167,7 @@ def sync(
 
 async def asyncio_detailed(
     project_id: str,
-    id: str,
+    id: int,
     *,
     client: AuthenticatedClient | Client,
     format_: PersonsPropertiesTimelineRetrieveFormat | Unset = UNSET,
@@ -179,8 +178,7 @@ async def asyncio_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (int):
         format_ (PersonsPropertiesTimelineRetrieveFormat | Unset):
 
     Raises:
@@ -191,7 +189,7 @@ async def asyncio_detailed(
         Response[ErrorBody | PersonPropertiesTimeline]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         format_=format_,
@@ -204,7 +202,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     project_id: str,
-    id: str,
+    id: int,
     *,
     client: AuthenticatedClient | Client,
     format_: PersonsPropertiesTimelineRetrieveFormat | Unset = UNSET,
@@ -215,8 +213,7 @@ async def asyncio(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (int):
         format_ (PersonsPropertiesTimelineRetrieveFormat | Unset):
 
     Raises:

@@ -16,12 +16,13 @@ from ...models.reset_person_distinct_id_request import ResetPersonDistinctIdRequ
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     *,
-    body: ResetPersonDistinctIdRequest,
+    body: ResetPersonDistinctIdRequest | Unset = UNSET,
     format_: PersonsResetPersonDistinctIdCreateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
     headers: dict[str, Any] = {}
 
     params: dict[str, Any] = {}
@@ -42,12 +43,18 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
     _kwargs["headers"] = headers
     return _kwargs
+
+
+def body_from_dict(data: dict[str, Any]) -> ResetPersonDistinctIdRequest:
+    """The request body of this operation, built from a plain dict (JSON field names)."""
+    return ResetPersonDistinctIdRequest.from_dict(data)
 
 
 def _parse_response(
@@ -103,7 +110,7 @@ def sync_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: ResetPersonDistinctIdRequest,
+    body: ResetPersonDistinctIdRequest | Unset = UNSET,
     format_: PersonsResetPersonDistinctIdCreateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """Reset a distinct_id for a deleted person. This allows the distinct_id to be used again.
@@ -111,7 +118,8 @@ def sync_detailed(
     Args:
         project_id (str):
         format_ (PersonsResetPersonDistinctIdCreateFormat | Unset):
-        body (ResetPersonDistinctIdRequest):
+        body (ResetPersonDistinctIdRequest | Unset): PersonViewSet.reset_person_distinct_id reads
+            request.data["distinct_id"] (a non-empty string, else 400).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -121,7 +129,7 @@ def sync_detailed(
         Response[Any | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         body=body,
         format_=format_,
@@ -138,7 +146,7 @@ def sync(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: ResetPersonDistinctIdRequest,
+    body: ResetPersonDistinctIdRequest | Unset = UNSET,
     format_: PersonsResetPersonDistinctIdCreateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """Reset a distinct_id for a deleted person. This allows the distinct_id to be used again.
@@ -146,7 +154,8 @@ def sync(
     Args:
         project_id (str):
         format_ (PersonsResetPersonDistinctIdCreateFormat | Unset):
-        body (ResetPersonDistinctIdRequest):
+        body (ResetPersonDistinctIdRequest | Unset): PersonViewSet.reset_person_distinct_id reads
+            request.data["distinct_id"] (a non-empty string, else 400).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,7 +177,7 @@ async def asyncio_detailed(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: ResetPersonDistinctIdRequest,
+    body: ResetPersonDistinctIdRequest | Unset = UNSET,
     format_: PersonsResetPersonDistinctIdCreateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """Reset a distinct_id for a deleted person. This allows the distinct_id to be used again.
@@ -176,7 +185,8 @@ async def asyncio_detailed(
     Args:
         project_id (str):
         format_ (PersonsResetPersonDistinctIdCreateFormat | Unset):
-        body (ResetPersonDistinctIdRequest):
+        body (ResetPersonDistinctIdRequest | Unset): PersonViewSet.reset_person_distinct_id reads
+            request.data["distinct_id"] (a non-empty string, else 400).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -186,7 +196,7 @@ async def asyncio_detailed(
         Response[Any | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         body=body,
         format_=format_,
@@ -201,7 +211,7 @@ async def asyncio(
     project_id: str,
     *,
     client: AuthenticatedClient,
-    body: ResetPersonDistinctIdRequest,
+    body: ResetPersonDistinctIdRequest | Unset = UNSET,
     format_: PersonsResetPersonDistinctIdCreateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """Reset a distinct_id for a deleted person. This allows the distinct_id to be used again.
@@ -209,7 +219,8 @@ async def asyncio(
     Args:
         project_id (str):
         format_ (PersonsResetPersonDistinctIdCreateFormat | Unset):
-        body (ResetPersonDistinctIdRequest):
+        body (ResetPersonDistinctIdRequest | Unset): PersonViewSet.reset_person_distinct_id reads
+            request.data["distinct_id"] (a non-empty string, else 400).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -9,17 +9,18 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
-from ...models.person import Person
+from ...models.person_record import PersonRecord
 from ...models.persons_retrieve_format import PersonsRetrieveFormat
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     id: str,
     *,
     format_: PersonsRetrieveFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
 
     params: dict[str, Any] = {}
 
@@ -45,9 +46,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorBody | Person | None:
+) -> ErrorBody | PersonRecord | None:
     if response.status_code == 200:
-        response_200 = Person.from_dict(response.json())
+        response_200 = PersonRecord.from_dict(response.json())
 
         return response_200
 
@@ -84,7 +85,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorBody | Person]:
+) -> Response[ErrorBody | PersonRecord]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -99,15 +100,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     format_: PersonsRetrieveFormat | Unset = UNSET,
-) -> Response[ErrorBody | Person]:
+) -> Response[ErrorBody | PersonRecord]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsRetrieveFormat | Unset):
 
     Raises:
@@ -115,10 +115,10 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | Person]
+        Response[ErrorBody | PersonRecord]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         format_=format_,
@@ -137,15 +137,14 @@ def sync(
     *,
     client: AuthenticatedClient,
     format_: PersonsRetrieveFormat | Unset = UNSET,
-) -> ErrorBody | Person | None:
+) -> ErrorBody | PersonRecord | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsRetrieveFormat | Unset):
 
     Raises:
@@ -153,7 +152,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | Person
+        ErrorBody | PersonRecord
     """
 
     return sync_detailed(
@@ -170,15 +169,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     format_: PersonsRetrieveFormat | Unset = UNSET,
-) -> Response[ErrorBody | Person]:
+) -> Response[ErrorBody | PersonRecord]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsRetrieveFormat | Unset):
 
     Raises:
@@ -186,10 +184,10 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | Person]
+        Response[ErrorBody | PersonRecord]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         format_=format_,
@@ -206,15 +204,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     format_: PersonsRetrieveFormat | Unset = UNSET,
-) -> ErrorBody | Person | None:
+) -> ErrorBody | PersonRecord | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
     using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
     [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsRetrieveFormat | Unset):
 
     Raises:
@@ -222,7 +219,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | Person
+        ErrorBody | PersonRecord
     """
 
     return (

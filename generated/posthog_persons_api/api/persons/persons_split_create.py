@@ -10,20 +10,21 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
 from ...models.person_split_request import PersonSplitRequest
+from ...models.person_split_response import PersonSplitResponse
 from ...models.persons_split_create_format import (
     PersonsSplitCreateFormat,
 )
-from ...models.success_response import SuccessResponse
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     id: str,
     *,
-    body: PersonSplitRequest,
+    body: PersonSplitRequest | Unset = UNSET,
     format_: PersonsSplitCreateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
     headers: dict[str, Any] = {}
 
     params: dict[str, Any] = {}
@@ -45,7 +46,8 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
@@ -53,11 +55,16 @@ def _get_kwargs(
     return _kwargs
 
 
+def body_from_dict(data: dict[str, Any]) -> PersonSplitRequest:
+    """The request body of this operation, built from a plain dict (JSON field names)."""
+    return PersonSplitRequest.from_dict(data)
+
+
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorBody | SuccessResponse | None:
+) -> ErrorBody | PersonSplitResponse | None:
     if response.status_code == 201:
-        response_201 = SuccessResponse.from_dict(response.json())
+        response_201 = PersonSplitResponse.from_dict(response.json())
 
         return response_201
 
@@ -94,7 +101,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorBody | SuccessResponse]:
+) -> Response[ErrorBody | PersonSplitResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,29 +115,41 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonSplitRequest,
+    body: PersonSplitRequest | Unset = UNSET,
     format_: PersonsSplitCreateFormat | Unset = UNSET,
-) -> Response[ErrorBody | SuccessResponse]:
-    """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
-    using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
-    [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
+) -> Response[ErrorBody | PersonSplitResponse]:
+    """Split distinct_ids off a merged person. Two mutually exclusive modes:
+
+    - **`distinct_ids_to_split`** (recommended for surgical edits): moves only the listed distinct_ids
+    off this person onto new single-id persons. The original person keeps every other distinct_id and
+    its properties.
+    - **`main_distinct_id`**: keeps only the specified distinct_id on this person; moves every *other*
+    distinct_id off onto its own new person. If omitted, the first distinct_id is kept.
+
+    The original person always retains its properties. To clear individual properties afterward, use the
+    `delete_property` endpoint.
+
+    The split runs asynchronously: a 201 response means the task was enqueued. Newly-created split-off
+    persons get a deterministic UUID derived from `(team_id, distinct_id)`, so they can be located
+    client-side without polling. If you need to delete a split-off person after this call, prefer
+    looking it up by that deterministic UUID rather than by distinct_id, since the latter still resolves
+    to the original merged person until the async task completes.
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsSplitCreateFormat | Unset):
-        body (PersonSplitRequest): Give main_distinct_id or distinct_ids_to_split, not both.
+        body (PersonSplitRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | SuccessResponse]
+        Response[ErrorBody | PersonSplitResponse]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -149,26 +168,38 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonSplitRequest,
+    body: PersonSplitRequest | Unset = UNSET,
     format_: PersonsSplitCreateFormat | Unset = UNSET,
-) -> ErrorBody | SuccessResponse | None:
-    """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
-    using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
-    [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
+) -> ErrorBody | PersonSplitResponse | None:
+    """Split distinct_ids off a merged person. Two mutually exclusive modes:
+
+    - **`distinct_ids_to_split`** (recommended for surgical edits): moves only the listed distinct_ids
+    off this person onto new single-id persons. The original person keeps every other distinct_id and
+    its properties.
+    - **`main_distinct_id`**: keeps only the specified distinct_id on this person; moves every *other*
+    distinct_id off onto its own new person. If omitted, the first distinct_id is kept.
+
+    The original person always retains its properties. To clear individual properties afterward, use the
+    `delete_property` endpoint.
+
+    The split runs asynchronously: a 201 response means the task was enqueued. Newly-created split-off
+    persons get a deterministic UUID derived from `(team_id, distinct_id)`, so they can be located
+    client-side without polling. If you need to delete a split-off person after this call, prefer
+    looking it up by that deterministic UUID rather than by distinct_id, since the latter still resolves
+    to the original merged person until the async task completes.
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsSplitCreateFormat | Unset):
-        body (PersonSplitRequest): Give main_distinct_id or distinct_ids_to_split, not both.
+        body (PersonSplitRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | SuccessResponse
+        ErrorBody | PersonSplitResponse
     """
 
     return sync_detailed(
@@ -185,29 +216,41 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonSplitRequest,
+    body: PersonSplitRequest | Unset = UNSET,
     format_: PersonsSplitCreateFormat | Unset = UNSET,
-) -> Response[ErrorBody | SuccessResponse]:
-    """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
-    using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
-    [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
+) -> Response[ErrorBody | PersonSplitResponse]:
+    """Split distinct_ids off a merged person. Two mutually exclusive modes:
+
+    - **`distinct_ids_to_split`** (recommended for surgical edits): moves only the listed distinct_ids
+    off this person onto new single-id persons. The original person keeps every other distinct_id and
+    its properties.
+    - **`main_distinct_id`**: keeps only the specified distinct_id on this person; moves every *other*
+    distinct_id off onto its own new person. If omitted, the first distinct_id is kept.
+
+    The original person always retains its properties. To clear individual properties afterward, use the
+    `delete_property` endpoint.
+
+    The split runs asynchronously: a 201 response means the task was enqueued. Newly-created split-off
+    persons get a deterministic UUID derived from `(team_id, distinct_id)`, so they can be located
+    client-side without polling. If you need to delete a split-off person after this call, prefer
+    looking it up by that deterministic UUID rather than by distinct_id, since the latter still resolves
+    to the original merged person until the async task completes.
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsSplitCreateFormat | Unset):
-        body (PersonSplitRequest): Give main_distinct_id or distinct_ids_to_split, not both.
+        body (PersonSplitRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | SuccessResponse]
+        Response[ErrorBody | PersonSplitResponse]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -224,26 +267,38 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonSplitRequest,
+    body: PersonSplitRequest | Unset = UNSET,
     format_: PersonsSplitCreateFormat | Unset = UNSET,
-) -> ErrorBody | SuccessResponse | None:
-    """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
-    using the [capture API](https://posthog.com/docs/api/capture), the `$set` and `$unset`
-    [properties](https://posthog.com/docs/product-analytics/user-properties), or one of our SDKs.
+) -> ErrorBody | PersonSplitResponse | None:
+    """Split distinct_ids off a merged person. Two mutually exclusive modes:
+
+    - **`distinct_ids_to_split`** (recommended for surgical edits): moves only the listed distinct_ids
+    off this person onto new single-id persons. The original person keeps every other distinct_id and
+    its properties.
+    - **`main_distinct_id`**: keeps only the specified distinct_id on this person; moves every *other*
+    distinct_id off onto its own new person. If omitted, the first distinct_id is kept.
+
+    The original person always retains its properties. To clear individual properties afterward, use the
+    `delete_property` endpoint.
+
+    The split runs asynchronously: a 201 response means the task was enqueued. Newly-created split-off
+    persons get a deterministic UUID derived from `(team_id, distinct_id)`, so they can be located
+    client-side without polling. If you need to delete a split-off person after this call, prefer
+    looking it up by that deterministic UUID rather than by distinct_id, since the latter still resolves
+    to the original merged person until the async task completes.
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsSplitCreateFormat | Unset):
-        body (PersonSplitRequest): Give main_distinct_id or distinct_ids_to_split, not both.
+        body (PersonSplitRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | SuccessResponse
+        ErrorBody | PersonSplitResponse
     """
 
     return (

@@ -14,13 +14,14 @@ from ...models.persons_update_format import PersonsUpdateFormat
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     id: str,
     *,
-    body: PersonPropertiesUpdate,
+    body: PersonPropertiesUpdate | Unset = UNSET,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
     headers: dict[str, Any] = {}
 
     params: dict[str, Any] = {}
@@ -42,12 +43,18 @@ def _get_kwargs(
         "params": params,
     }
 
-    _kwargs["json"] = body.to_dict()
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
     _kwargs["headers"] = headers
     return _kwargs
+
+
+def body_from_dict(data: dict[str, Any]) -> PersonPropertiesUpdate:
+    """The request body of this operation, built from a plain dict (JSON field names)."""
+    return PersonPropertiesUpdate.from_dict(data)
 
 
 def _parse_response(
@@ -104,7 +111,7 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate,
+    body: PersonPropertiesUpdate | Unset = UNSET,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
@@ -115,10 +122,10 @@ def sync_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsUpdateFormat | Unset):
-        body (PersonPropertiesUpdate):
+        body (PersonPropertiesUpdate | Unset): PersonViewSet.update reads only
+            request.data["properties"] (400 without it).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,7 +135,7 @@ def sync_detailed(
         Response[Any | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -147,7 +154,7 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate,
+    body: PersonPropertiesUpdate | Unset = UNSET,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
@@ -158,10 +165,10 @@ def sync(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsUpdateFormat | Unset):
-        body (PersonPropertiesUpdate):
+        body (PersonPropertiesUpdate | Unset): PersonViewSet.update reads only
+            request.data["properties"] (400 without it).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,7 +192,7 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate,
+    body: PersonPropertiesUpdate | Unset = UNSET,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
@@ -196,10 +203,10 @@ async def asyncio_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsUpdateFormat | Unset):
-        body (PersonPropertiesUpdate):
+        body (PersonPropertiesUpdate | Unset): PersonViewSet.update reads only
+            request.data["properties"] (400 without it).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -209,7 +216,7 @@ async def asyncio_detailed(
         Response[Any | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -226,7 +233,7 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate,
+    body: PersonPropertiesUpdate | Unset = UNSET,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
@@ -237,10 +244,10 @@ async def asyncio(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsUpdateFormat | Unset):
-        body (PersonPropertiesUpdate):
+        body (PersonPropertiesUpdate | Unset): PersonViewSet.update reads only
+            request.data["properties"] (400 without it).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -16,13 +16,14 @@ from ...models.persons_update_property_create_format import (
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     id: str,
     *,
     body: PersonUpdatePropertyRequest,
     format_: PersonsUpdatePropertyCreateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
     headers: dict[str, Any] = {}
 
     params: dict[str, Any] = {}
@@ -50,6 +51,11 @@ def _get_kwargs(
 
     _kwargs["headers"] = headers
     return _kwargs
+
+
+def body_from_dict(data: dict[str, Any]) -> PersonUpdatePropertyRequest:
+    """The request body of this operation, built from a plain dict (JSON field names)."""
+    return PersonUpdatePropertyRequest.from_dict(data)
 
 
 def _parse_response(
@@ -115,8 +121,7 @@ def sync_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsUpdatePropertyCreateFormat | Unset):
         body (PersonUpdatePropertyRequest):
 
@@ -128,7 +133,7 @@ def sync_detailed(
         Response[Any | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -156,8 +161,7 @@ def sync(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsUpdatePropertyCreateFormat | Unset):
         body (PersonUpdatePropertyRequest):
 
@@ -192,8 +196,7 @@ async def asyncio_detailed(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsUpdatePropertyCreateFormat | Unset):
         body (PersonUpdatePropertyRequest):
 
@@ -205,7 +208,7 @@ async def asyncio_detailed(
         Response[Any | ErrorBody]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         id=id,
         body=body,
@@ -231,8 +234,7 @@ async def asyncio(
 
     Args:
         project_id (str):
-        id (str): Numeric person id or person UUID (the server accepts both; it is not a distinct
-            id).
+        id (str):
         format_ (PersonsUpdatePropertyCreateFormat | Unset):
         body (PersonUpdatePropertyRequest):
 

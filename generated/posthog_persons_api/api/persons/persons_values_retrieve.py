@@ -16,13 +16,14 @@ from ...models.persons_values_retrieve_format import (
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     project_id: str,
     *,
     format_: PersonsValuesRetrieveFormat | Unset = UNSET,
-    key: str | Unset = UNSET,
+    key: str,
     value: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request (method, url, params, json, headers) this operation sends."""
 
     params: dict[str, Any] = {}
 
@@ -104,7 +105,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     format_: PersonsValuesRetrieveFormat | Unset = UNSET,
-    key: str | Unset = UNSET,
+    key: str,
     value: str | Unset = UNSET,
 ) -> Response[ErrorBody | PersonPropertyValues]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -114,7 +115,7 @@ def sync_detailed(
     Args:
         project_id (str):
         format_ (PersonsValuesRetrieveFormat | Unset):
-        key (str | Unset):
+        key (str):
         value (str | Unset):
 
     Raises:
@@ -125,7 +126,7 @@ def sync_detailed(
         Response[ErrorBody | PersonPropertyValues]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         format_=format_,
         key=key,
@@ -144,7 +145,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     format_: PersonsValuesRetrieveFormat | Unset = UNSET,
-    key: str | Unset = UNSET,
+    key: str,
     value: str | Unset = UNSET,
 ) -> ErrorBody | PersonPropertyValues | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -154,7 +155,7 @@ def sync(
     Args:
         project_id (str):
         format_ (PersonsValuesRetrieveFormat | Unset):
-        key (str | Unset):
+        key (str):
         value (str | Unset):
 
     Raises:
@@ -179,7 +180,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     format_: PersonsValuesRetrieveFormat | Unset = UNSET,
-    key: str | Unset = UNSET,
+    key: str,
     value: str | Unset = UNSET,
 ) -> Response[ErrorBody | PersonPropertyValues]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -189,7 +190,7 @@ async def asyncio_detailed(
     Args:
         project_id (str):
         format_ (PersonsValuesRetrieveFormat | Unset):
-        key (str | Unset):
+        key (str):
         value (str | Unset):
 
     Raises:
@@ -200,7 +201,7 @@ async def asyncio_detailed(
         Response[ErrorBody | PersonPropertyValues]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         project_id=project_id,
         format_=format_,
         key=key,
@@ -217,7 +218,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     format_: PersonsValuesRetrieveFormat | Unset = UNSET,
-    key: str | Unset = UNSET,
+    key: str,
     value: str | Unset = UNSET,
 ) -> ErrorBody | PersonPropertyValues | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -227,7 +228,7 @@ async def asyncio(
     Args:
         project_id (str):
         format_ (PersonsValuesRetrieveFormat | Unset):
-        key (str | Unset):
+        key (str):
         value (str | Unset):
 
     Raises:

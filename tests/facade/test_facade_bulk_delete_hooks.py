@@ -1,0 +1,169 @@
+"""What the CLI's journal relies on: bulk_delete's hooks, queued deletions, batch sizes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from facade_support import body, person_json, person_uuid, run_async
+
+from posthog_persons import (
+    BulkDeleteBatch,
+    BulkDeleteError,
+    BulkDeleteProgress,
+    InvalidInputError,
+    ServerError,
+)
+from posthog_persons.batching import BULK_DELETE_BATCH, LOOKUP_BATCH
+
+
+def server(*, queued: bool = False, persons: dict[str, int] | None = None, fail_batch: int = 0):
+    """bulk_delete and the distinct-id lookup; `persons`: distinct id -> person index.
+
+    `queued`: answer as newer deployments do (persons_deleted 0, persons_queued_for_deletion).
+    `fail_batch`: the n-th bulk_delete answers 503.
+    """
+    persons = persons if persons is not None else {}
+    calls = {"bulk": 0}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        data = body(request)
+        if request.url.path.endswith("/batch_by_distinct_ids/"):
+            hits = {d: person_json(persons[d]) for d in data["distinct_ids"] if d in persons}
+            return httpx.Response(200, json={"results": hits})
+        calls["bulk"] += 1
+        if calls["bulk"] == fail_batch:
+            return httpx.Response(503, json={"detail": "down"})
+        ids = data.get("ids") or data["distinct_ids"]
+        found = len(ids) if "ids" in data else len({persons[d] for d in ids if d in persons})
+        answer: dict[str, Any] = {"persons_found": found, "persons_deleted": found,
+                                  "events_queued_for_deletion": data["delete_events"]}  # fmt: skip
+        if queued:
+            answer.update(persons_deleted=0, persons_queued_for_deletion=found)
+        return httpx.Response(202, json=answer)
+
+    return handle
+
+
+def test_before_batch_sees_the_exact_ids_and_their_resolved_uuids(make_client) -> None:
+    persons = {f"user-{i}": i // 2 for i in range(2200) if i % 5}  # 2 ids per person, some unknown
+    client, recorder = make_client(server(persons=persons), max_retries=0)
+    ids = [f"user-{i}" for i in range(2200)]
+    log: list[Any] = []
+
+    def before(batch: BulkDeleteBatch) -> None:
+        sent = sum(1 for r in recorder.requests if r.url.path.endswith("/bulk_delete/"))
+        log.append(("before", batch, sent))
+
+    result = client.bulk_delete(
+        distinct_ids=ids, delete_events=True, before_batch=before,
+        on_progress=lambda p: log.append(("after", p)),
+    )  # fmt: skip
+    assert [entry[0] for entry in log] == ["before", "after"] * 3
+    plans = [entry[1] for entry in log if entry[0] == "before"]
+    assert [plan.number for plan in plans] == [1, 2, 3]
+    assert [entry[2] for entry in log if entry[0] == "before"] == [0, 1, 2]  # before sending
+    bodies = [b for b, r in zip(recorder.bodies(), recorder.requests, strict=True)
+              if r.url.path.endswith("/bulk_delete/")]  # fmt: skip
+    for plan, sent in zip(plans, bodies, strict=True):
+        assert plan.field == "distinct_ids" and list(plan.ids) == sent["distinct_ids"]
+        expected = dict.fromkeys(person_uuid(persons[d]) for d in plan.ids if d in persons)
+        assert plan.person_uuids == tuple(expected)
+    outcomes = [entry[1].batch for entry in log if entry[0] == "after"]
+    assert [o.ids_sent for o in outcomes] == [1000, 1000, 200]
+    assert sum(len(o.person_uuids) for o in outcomes) == len(result.person_uuids)
+    assert result.persons_found == sum(o.persons_found for o in outcomes)
+
+
+def test_before_batch_for_uuids_names_them_and_resolves_nothing(make_client) -> None:
+    client, recorder = make_client(server())
+    plans: list[BulkDeleteBatch] = []
+    ids = [person_uuid(i) for i in range(5)]
+    client.bulk_delete(ids=ids, delete_events=True, before_batch=plans.append)
+    assert plans == [
+        BulkDeleteBatch(number=1, field="ids", ids=tuple(ids), person_uuids=tuple(ids))
+    ]
+    assert len(recorder.requests) == 1  # no lookup
+    plans.clear()
+    client.bulk_delete(distinct_ids=["a"], before_batch=plans.append)  # nothing to track
+    assert plans[0].person_uuids is None
+
+
+def test_a_failing_before_batch_stops_the_job_before_that_batch_is_sent(make_client) -> None:
+    client, recorder = make_client(server())
+
+    def before(batch: BulkDeleteBatch) -> None:
+        if batch.number == 2:
+            raise OSError("journal: disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        client.bulk_delete(ids=[person_uuid(i) for i in range(1500)], before_batch=before)
+    assert len(recorder.requests) == 1
+
+
+def test_queued_deletions_are_counted_apart_and_never_as_failures(make_client) -> None:
+    """Newer deployments answer persons_deleted 0 and persons_queued_for_deletion N."""
+    client, _ = make_client(server(queued=True))
+    progress: list[BulkDeleteProgress] = []
+    ids = [person_uuid(i) for i in range(1500)]
+    result = client.bulk_delete(ids=ids, delete_events=True, on_progress=progress.append)
+    assert (result.persons_deleted, result.persons_queued, result.errors) == (0, 1500, ())
+    assert result.person_uuids == tuple(ids)  # all tracked: none failed
+    assert [(p.persons_queued, p.batch.persons_queued) for p in progress if p.batch] == [
+        (1000, 1000),
+        (1500, 500),
+    ]
+    assert all(p.errors == 0 and p.batch and p.batch.deletion_errors == () for p in progress)
+
+
+def test_a_failed_batch_reports_queued_persons_done_before_it(make_client) -> None:
+    client, _ = make_client(server(queued=True, fail_batch=2), max_retries=0)
+    with pytest.raises(BulkDeleteError, match="1000 queued for deletion") as caught:
+        client.bulk_delete(ids=[person_uuid(i) for i in range(1500)])
+    assert caught.value.result.persons_queued == 1000
+    assert isinstance(caught.value, ServerError)
+
+
+@pytest.mark.parametrize("size", [0, 1001, True, 2.5, "10"])
+def test_batch_size_is_checked_before_any_request(make_client, size: object) -> None:
+    client, recorder = make_client(server())
+    with pytest.raises(InvalidInputError, match="batch_size"):
+        client.bulk_delete(ids=[person_uuid(1)], batch_size=size)  # type: ignore[arg-type]
+    assert recorder.requests == []
+
+
+def test_a_smaller_batch_size_is_honoured(make_client) -> None:
+    client, recorder = make_client(server())
+    client.bulk_delete(ids=[person_uuid(i) for i in range(250)], batch_size=100)
+    assert [len(b["ids"]) for b in recorder.bodies()] == [100, 100, 50]
+
+
+@pytest.mark.parametrize("hook", ["before_batch", "on_progress"])
+def test_hooks_must_be_callable(make_client, hook: str) -> None:
+    client, recorder = make_client(server())
+    with pytest.raises(InvalidInputError, match=hook):
+        client.bulk_delete(ids=[person_uuid(1)], **{hook: "journal.jsonl"})
+    assert recorder.requests == []
+
+
+def test_the_batch_sizes_are_public_facts() -> None:
+    assert (BULK_DELETE_BATCH, LOOKUP_BATCH) == (1000, 200)
+
+
+def test_async_hooks_and_queued_counts(make_async_client) -> None:
+    persons = {f"d{i}": i for i in range(30)}
+    client, _ = make_async_client(server(queued=True, persons=persons))
+    plans: list[BulkDeleteBatch] = []
+    progress: list[BulkDeleteProgress] = []
+
+    async def main() -> Any:
+        async with client:
+            return await client.bulk_delete(
+                distinct_ids=list(persons), delete_events=True, batch_size=20,
+                before_batch=plans.append, on_progress=progress.append,
+            )  # fmt: skip
+
+    result = run_async(main())
+    assert [len(p.person_uuids or ()) for p in plans] == [20, 10]
+    assert result.persons_queued == 30 and [p.persons_queued for p in progress] == [20, 30]
