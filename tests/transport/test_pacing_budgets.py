@@ -7,9 +7,10 @@ from collections import deque
 
 import httpx
 import pytest
+from facade_support import FakeClock
 from simulation import run_simulated
 
-from posthog_persons import DEFAULT_RATE_LIMITS, Budget, RateLimits
+from posthog_persons import DEFAULT_RATE_LIMITS, Budget, PersonsClient, RateLimits
 from posthog_persons._transport import AsyncPacedRetryTransport, PacedRetryTransport
 from posthog_persons.pacing import Pacer, RequestKind, paced_seconds
 from posthog_persons.retry import RetryPolicy
@@ -29,18 +30,7 @@ def max_in_window(times: list[float], seconds: float) -> int:
     return worst
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def schedule(pacer: Pacer, clock: Clock, kind: RequestKind, requests: int) -> list[float]:
+def schedule(pacer: Pacer, clock: FakeClock, kind: RequestKind, requests: int) -> list[float]:
     """The instants the pacer lets `requests` requests through, sent back to back."""
     sent = []
     for _ in range(requests):
@@ -66,27 +56,31 @@ def test_a_million_id_erasure_with_events_is_paced_in_about_21_minutes() -> None
 @pytest.mark.parametrize("requests", [1, 240, 241, 480, 481, 1000, 4800, 4801, 5000, 10_001])
 def test_paced_seconds_is_what_the_pacer_takes(kind: RequestKind, requests: int) -> None:
     """The CLI's ETA and the benchmark's floor (paced_seconds) against the pacer itself."""
-    clock = Clock()
+    clock = FakeClock()
     sent = schedule(Pacer(DEFAULT_RATE_LIMITS, clock=clock), clock, kind, requests)
     budgets = DEFAULT_RATE_LIMITS.budgets(kind)
-    assert sent[-1] == pytest.approx(paced_seconds(requests, budgets, [], 0.0), abs=1e-3)
+    took = sent[-1] - sent[0]
+    assert took == pytest.approx(paced_seconds(requests, budgets, [], 0.0), abs=1e-3)
     for budget in budgets:
         assert max_in_window(sent, budget.seconds) <= budget.limit
 
 
 def test_paced_seconds_counts_the_requests_already_in_the_windows() -> None:
-    clock = Clock()
+    clock = FakeClock()
     pacer = Pacer(DEFAULT_RATE_LIMITS, clock=clock)
-    earlier = schedule(pacer, clock, "read", 200)  # at t=0
-    clock.now = 30.0
+    start = clock.now
+    earlier = schedule(pacer, clock, "read", 200)
+    clock.now = start + 30.0
     later = schedule(pacer, clock, "read", 100)
-    # 40 went at once at t=30; the other 60 waited for the first minute's requests to leave.
-    assert later[39] == 30.0 and later[40] == pytest.approx(60.0)
-    assert paced_seconds(100, DEFAULT_RATE_LIMITS.reads, earlier, 30.0) == pytest.approx(30.0)
+    # 40 went at once at +30 s; the other 60 waited for the first minute's requests to leave.
+    assert later[39] == start + 30.0 and later[40] == pytest.approx(start + 60.0)
+    assert paced_seconds(100, DEFAULT_RATE_LIMITS.reads, earlier, start + 30.0) == pytest.approx(
+        30.0
+    )
 
 
 def test_two_clients_sharing_a_pacer_share_its_budget() -> None:
-    clock = Clock()
+    clock = FakeClock()
     pacer = Pacer(RateLimits(reads=(Budget(3, 60),)), clock=clock)
     sent: list[float] = []
 
@@ -100,14 +94,15 @@ def test_two_clients_sharing_a_pacer_share_its_budget() -> None:
         )
         return httpx.Client(transport=transport)
 
+    start = clock.now
     with client() as first, client() as second:
         first.get(PERSONS)
         first.get(PERSONS)
         second.get(PERSONS)
-        assert clock.now == 0.0
+        assert clock.sleeps == []
         second.get(PERSONS)  # the key's fourth read in the minute: waits, whoever sends it
-        assert clock.now == pytest.approx(60.0)
-    assert sent == [0.0, 0.0, 0.0, pytest.approx(60.0)]
+        assert clock.sleeps == [pytest.approx(60.0)]
+    assert [t - start for t in sent] == [0.0, 0.0, 0.0, pytest.approx(60.0)]
 
 
 def test_asyncio_tasks_of_several_clients_sharing_a_pacer_stay_within_the_budgets() -> None:
@@ -157,3 +152,25 @@ def test_asyncio_tasks_of_several_clients_sharing_a_pacer_stay_within_the_budget
     floor = paced_seconds(1200, DEFAULT_RATE_LIMITS.reads, [], 0.0)
     # The last minute's 240 lookups go as soon as the window allows, 12 at a time, 0.2 s each.
     assert took == pytest.approx(floor + 240 / 12 * 0.2, abs=0.01)
+
+
+def test_clients_built_with_one_pacer_share_the_keys_budget() -> None:
+    """`PersonsClient(pacer=...)`: the server counts per key, not per client."""
+    clock = FakeClock()
+    shared = Pacer(RateLimits(reads=(Budget(2, 60),)), clock=clock)
+    person = {"id": 1, "uuid": "00000000-0000-0000-0000-000000000001", "distinct_ids": ["a"]}
+
+    def client() -> PersonsClient:
+        return PersonsClient(
+            "phx_transport_test_key_0123456789abcdef", project_id=1,
+            host="https://ph.example.com", pacer=shared, clock=clock, sleep=clock.sleep,
+            transport=httpx.MockTransport(lambda r: httpx.Response(200, json=person)),
+        )  # fmt: skip
+
+    with client() as first, client() as second:
+        assert first.pacer is second.pacer is shared
+        first.get_person(1)
+        second.get_person(1)
+        assert clock.sleeps == []
+        first.get_person(1)
+        assert clock.sleeps == [pytest.approx(60.0)]

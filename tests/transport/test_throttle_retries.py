@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from facade_support import FakeClock
 
 from posthog_persons import (
     DEFAULT_RATE_LIMITS,
@@ -20,21 +21,8 @@ KEY = "phx_transport_test_key_0123456789abcdef"
 PERSON = {"id": 1, "uuid": "00000000-0000-0000-0000-000000000001", "distinct_ids": ["a"]}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def make_client(
-    answers: list[httpx.Response], clock: Clock, **options: object
+    answers: list[httpx.Response], clock: FakeClock, **options: object
 ) -> tuple[PersonsClient, list[float]]:
     sent: list[float] = []
     pending = iter(answers)
@@ -56,7 +44,7 @@ def throttled() -> httpx.Response:
 
 @pytest.mark.parametrize("rate_limits", [DEFAULT_RATE_LIMITS, None])
 def test_a_read_refused_without_retry_after_waits_a_minute_per_retry(rate_limits) -> None:
-    clock = Clock()
+    clock = FakeClock()
     client, sent = make_client([throttled()] * 6, clock, rate_limits=rate_limits)
     with client, pytest.raises(RateLimitError) as caught:
         client.get_person(1)
@@ -67,7 +55,7 @@ def test_a_read_refused_without_retry_after_waits_a_minute_per_retry(rate_limits
 
 
 def test_a_throttled_read_goes_through_once_the_window_has_passed() -> None:
-    clock = Clock()
+    clock = FakeClock()
     client, _sent = make_client([throttled(), throttled(), httpx.Response(200, json=PERSON)], clock)
     with client:
         assert client.get_person(1).uuid == PERSON["uuid"]
@@ -76,7 +64,7 @@ def test_a_throttled_read_goes_through_once_the_window_has_passed() -> None:
 
 def test_a_bulk_delete_refused_without_retry_after_waits_for_the_burst_window() -> None:
     """Deletes count against 480/minute and 4800/hour: the minute is the window a burst trips."""
-    clock = Clock()
+    clock = FakeClock()
     done = {"persons_found": 1, "persons_deleted": 1, "events_queued_for_deletion": False}
     client, _sent = make_client(
         [throttled(), httpx.Response(202, json=done)], clock, rate_limits=DEFAULT_RATE_LIMITS
@@ -88,7 +76,7 @@ def test_a_bulk_delete_refused_without_retry_after_waits_for_the_burst_window() 
 
 
 def test_the_window_is_the_configured_budgets_shortest() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limits = RateLimits(reads=(Budget(100, 3600), Budget(3, 10)))
     client, _ = make_client(
         [throttled(), httpx.Response(200, json=PERSON)], clock, rate_limits=limits
@@ -99,7 +87,7 @@ def test_the_window_is_the_configured_budgets_shortest() -> None:
 
 
 def test_an_hour_long_budget_still_waits_at_most_throttle_wait() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limits = RateLimits(reads=(Budget(1000, 3600),))
     client, _ = make_client(
         [throttled(), httpx.Response(200, json=PERSON)], clock, rate_limits=limits
@@ -122,7 +110,7 @@ def test_retry_after_still_wins_and_other_statuses_still_back_off() -> None:
 
 
 def test_a_503_without_retry_after_is_not_held_for_a_minute() -> None:
-    clock = Clock()
+    clock = FakeClock()
     client, _ = make_client(
         [httpx.Response(503)] * 6, clock, retry_policy=RetryPolicy(jitter=lambda: 1.0)
     )
