@@ -202,7 +202,11 @@ def _join(where: str, key: str) -> str:
 
 def _diff_shapes(server: Shape, emulator: Shape, where: str, out: list[Finding]) -> None:
     if server.types != emulator.types:
-        nullable = (server.types - {"null"}) == (emulator.types - {"null"})
+        # null on one side where the other sends a value, or null only sometimes.
+        nullable = "null" in (server.types ^ emulator.types) and (
+            server.types - {"null"} == emulator.types - {"null"}
+            or {"null"} in (server.types, emulator.types)
+        )
         if where.rsplit(".", 1)[-1] not in LINK_FIELDS:  # links get their own comparison
             kind = "nullability" if nullable else "type"
             out.append((kind, where or "(body)", _types(server.types), _types(emulator.types)))

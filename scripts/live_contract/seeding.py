@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,7 +76,8 @@ class SeedPlan:
 
     @classmethod
     def new_run(cls) -> SeedPlan:
-        return cls.build(datetime.now(UTC).strftime("%Y%m%d%H%M%S"))
+        # Not all digits: a property value that looks like a number may be compared as one.
+        return cls.build(datetime.now(UTC).strftime("%Y%m%dt%H%M%S"))
 
     def role(self, role: str) -> list[SeedPerson]:
         found = [p for p in self.persons if p.role == role]
@@ -227,15 +228,3 @@ def mirror_records(client: httpx.Client, project_id: str) -> list[dict[str, Any]
             record["id"] = numeric[person["uuid"]]
         records.append(record)
     return records
-
-
-# --------------------------------------------------------------------------- cleanup
-
-
-def leftovers(uuids_by_run: Iterable[dict[str, Any]]) -> list[str]:
-    """UUIDs of persons some run of this check seeded (they carry RUN_PROPERTY)."""
-    return [
-        p["uuid"]
-        for p in uuids_by_run
-        if isinstance(p.get("properties"), dict) and RUN_PROPERTY in p["properties"]
-    ]

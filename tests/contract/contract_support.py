@@ -3,7 +3,11 @@
 `FakeLive` answers the persons API (the emulator), the project endpoint (`api_token`) and
 capture (`POST /batch/`, whose `$identify` events become persons after an ingestion delay on
 the emulator's clock), and can be told to answer some operations differently (`rewrite`):
-the deliberately different server the differential check must catch.
+the deliberately different server the differential check must catch. The rewrites act on the
+wire, after the emulator answered, rather than through the emulator's own override/transform:
+those act at its handlers, so they cannot change a refusal (a 429's headers), and an override
+skips the handler's effects (a bulk delete that deletes nothing), which is not what a server
+that merely answers differently does.
 """
 
 from __future__ import annotations

@@ -24,14 +24,14 @@ from contract_support import (
     without_header,
 )
 from live_contract.cli import main
-from live_contract.compare import Divergence
+from live_contract.compare import Divergence, Operations, load
 from live_contract.guard import ForeignRequestError, GuardTransport, Perimeter
 from live_contract.publish import publish
-from live_contract.runner import Outcome, run_live
+from live_contract.runner import SCENARIOS, Outcome, run_live
 from live_contract.seeding import RUN_PROPERTY, SeedPlan
 from live_contract.settings import REQUIRED, RefusedError, Settings
 
-PLAN = SeedPlan.build("20260102030405")
+PLAN = SeedPlan.build("20260102t030405")
 
 
 def _found(outcome: Outcome, operation: str, kind: str, field: str) -> Divergence:
@@ -50,8 +50,13 @@ def agreeing(tmp_path_factory: pytest.TempPathFactory) -> tuple[FakeLive, Path, 
 
 
 def test_identical_sides_report_no_divergence(agreeing: tuple[FakeLive, Path, Outcome]) -> None:
-    _, _, outcome = agreeing
+    _, out, outcome = agreeing
     assert outcome.divergences == []
+    # ...having compared something: every scenario, exchange by exchange.
+    server, emulator = load(out / "server", Operations()), load(out / "emulator", Operations())
+    assert len(server) == len(SCENARIOS)
+    assert [len(v) for v in server.values()] == [len(v) for v in emulator.values()]
+    assert sum(len(v) for v in server.values()) > 60
     assert outcome.about["failed on the server"] == outcome.about["failed on the emulator"] == 0
     text = outcome.report.read_text(encoding="utf-8")
     assert "answered every recorded call as the server did" in text
@@ -121,8 +126,11 @@ def test_a_different_server_is_reported_by_operation_and_field(tmp_path: Path) -
         json_rewrite(_old_list_shape(fake), when=200),
         json_rewrite(_relative_links, when=200),
     )
-    # As if it added a field to retrieve, and dropped one from the UUID lookup.
-    fake.rewrite("persons_retrieve", json_rewrite(lambda b: {**b, "feature_flags": {}}, when=200))
+    # As if it added a field to retrieve and made one null, and dropped one from the lookup.
+    fake.rewrite(
+        "persons_retrieve",
+        json_rewrite(lambda b: {**b, "feature_flags": {}, "created_at": None}, when=200),
+    )
     fake.rewrite("persons_batch_by_uuids_create", json_rewrite(_without("last_seen_at"), when=200))
     # A different status, and an error body in the other style.
     fake.rewrite(
@@ -144,6 +152,7 @@ def test_a_different_server_is_reported_by_operation_and_field(tmp_path: Path) -
         "absolute, same origin",
     )
     assert seen("persons_retrieve", "missing_field", "feature_flags") == ("object", "absent")
+    assert seen("persons_retrieve", "nullability", "created_at") == ("null", "string")
     assert seen("persons_batch_by_uuids_create", "extra_field", "results{}.last_seen_at")[0] == (
         "absent"
     )
@@ -327,3 +336,17 @@ def test_the_scrubber_moves_live_answers_onto_the_placeholders() -> None:
     )
     # Another project's id that merely starts with ours is left alone (and never requested).
     assert scrub(f"/api/projects/{PROJECT}0/") == f"/api/projects/{PROJECT}0/"
+
+
+def test_update_cassettes_replaces_the_committed_ones(
+    agreeing: tuple[FakeLive, Path, Outcome], tmp_path: Path
+) -> None:
+    from live_contract.cli import install_cassettes
+
+    _, out, _ = agreeing
+    stale = tmp_path / "test_generated_operations" / "test_generated_operation[gone].yaml"
+    stale.parent.mkdir()
+    stale.write_text("interactions: []\n", encoding="utf-8")
+    assert install_cassettes(out / "server", tmp_path) == len(SCENARIOS)
+    assert not stale.exists()
+    assert SeedPlan.load(tmp_path) == PLAN
