@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from typing import Any
 
 import pytest
 from cli_support import API_KEY, PROJECT_ID, Emulator
@@ -12,18 +13,21 @@ from posthog_persons.testing import FakePostHog
 
 
 @pytest.fixture
-def emulator_factory() -> Iterator[Callable[..., Emulator]]:
+def emulator_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Emulator]]:
     """Start emulators serving real HTTP on loopback: `emulator_factory(persons, **options)`."""
     with ExitStack() as stack:
 
-        def start(persons: int = 0, *, seed: int = 11, validate: bool = False) -> Emulator:
+        def start(
+            persons: int = 0, *, seed: int = 11, validate: bool = False, **options: Any
+        ) -> Emulator:
             # Contract validation is the emulator's own tests' business; here it would only
             # slow down jobs of tens of thousands of persons.
             fake = FakePostHog(
-                persons, seed=seed, project_id=PROJECT_ID, api_key=API_KEY, validate=validate
-            )
+                persons, seed=seed, project_id=PROJECT_ID, api_key=API_KEY, validate=validate,
+                **options,
+            )  # fmt: skip
             server = stack.enter_context(fake.serve(port=0))
-            return Emulator(fake=fake, url=server.url)
+            return Emulator(fake=fake, url=server.url, cache=tmp_path_factory.mktemp("cache"))
 
         yield start
 

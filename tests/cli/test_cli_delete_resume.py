@@ -15,9 +15,9 @@ import pytest
 from cli_support import (
     Emulator,
     assert_no_key,
+    invoke,
     journal_records,
     last_record,
-    run_cli,
     start_cli,
     wait_for,
     write_lines,
@@ -79,7 +79,7 @@ def test_sigkill_mid_request_then_resume(
         handle.write(b'{"type":"result","batch":')
 
     emulator.fake.latency = 0.0
-    resumed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
 
     assert resumed.returncode == 0, resumed.stderr
     assert emulator.fake.persons == [], "every person of the file is deleted"
@@ -89,14 +89,18 @@ def test_sigkill_mid_request_then_resume(
     assert twice <= set(ids[killed_batch * 1000 : (killed_batch + 1) * 1000])
     records = _check_journal(journal, 25)
     result = next(r for r in records if r["type"] == "result" and r["batch"] == killed_batch)
-    if result["already_gone"]:
-        # The emulator handled the request the killed run never heard back about: the resume
-        # found the batch's persons gone, and said so, without sending it again.
-        assert result["already_gone"] == 1000 and not twice
-        assert re.search(r"persons deleted\s+25,000 \(1,000 already gone", resumed.stdout)
+    # Whatever the kill interrupted, the batch is sent again, and the journal says so.
+    assert result["attempt"] == 2 and result["resent"] is True
+    assert f"Re-sent after an interruption: batch {killed_batch + 1}." in resumed.stdout
+    if twice:
+        # The emulator had handled the request the killed run never heard back about: the
+        # re-send found nobody, and only what the server confirmed is counted.
+        assert twice == set(ids[killed_batch * 1000 : (killed_batch + 1) * 1000])
+        assert result["persons_found"] == result["persons_deleted"] == 0
+        assert re.search(r"persons deleted\s+24,000\n", resumed.stdout)
     else:
-        # The kill came before the request reached the server: the batch was re-sent once.
-        assert result["persons_deleted"] == 1000 and result["attempt"] == 2
+        # The kill came before the request reached the server: the re-send deleted them.
+        assert result["persons_deleted"] == 1000
         assert re.search(r"persons deleted\s+25,000\n", resumed.stdout)
     assert re.search(r"processed\s+25,000 of 25,000", resumed.stdout)
     assert_no_key(resumed.stdout, resumed.stderr, stderr, journal.read_bytes())
@@ -132,7 +136,7 @@ def test_sigkill_before_the_server_saw_the_batch_resends_it_once(
     emulator.fake.fault_rate = 0.0
     emulator.fake.latency = 0.0
 
-    resumed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
 
     assert resumed.returncode == 0, resumed.stderr
     assert emulator.fake.persons == []
@@ -161,7 +165,8 @@ def test_sigkill_at_random_instants_then_resume(
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "60", "--yes")
     rng = random.Random(20260)
     kills = 0
-    in_flight_at_a_kill: set[int] = set()
+    # How many kills left each batch in flight (a re-sent batch can be killed again).
+    in_flight_at_a_kill: Counter[int] = Counter()
     for _ in range(6):
         process = start_cli(*command, env=emulator.env(), cwd=tmp_path)
         time.sleep(rng.uniform(0.05, 0.8))
@@ -172,10 +177,10 @@ def test_sigkill_at_random_instants_then_resume(
         kills += 1
         records = journal_records(journal)
         if records and records[-1]["type"] == "intent":
-            in_flight_at_a_kill.add(int(records[-1]["batch"]))
+            in_flight_at_a_kill[int(records[-1]["batch"])] += 1
 
     emulator.fake.latency = 0.0
-    resumed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
 
     assert resumed.returncode == 0, resumed.stderr
     assert kills >= 3, "the job must actually have been killed a few times"
@@ -183,11 +188,14 @@ def test_sigkill_at_random_instants_then_resume(
     sent = _sent_counts(emulator)
     assert set(sent) == set(ids), "no id skipped"
     twice = {i for i, n in sent.items() if n > 1}
-    may_repeat = {i for b in in_flight_at_a_kill for i in ids[b * 60 : (b + 1) * 60]}
-    assert twice <= may_repeat and max(sent.values()) <= 2
+    # Sent once, plus once more for each kill that left its batch's answer unknown.
+    for index, value in enumerate(ids):
+        assert sent[value] <= 1 + in_flight_at_a_kill[index // 60], value
     _check_journal(journal, 100, stops=kills)
     assert re.search(r"processed\s+6,000 of 6,000", resumed.stdout)
-    assert re.search(r"persons deleted\s+6,000", resumed.stdout)
+    # Exact: what the server confirmed. The ids sent twice were deleted by a request whose
+    # answer a kill lost; their re-send found nobody, and nobody is counted twice or guessed.
+    assert re.search(rf"persons deleted\s+{6000 - len(twice):,}\n", resumed.stdout)
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -215,7 +223,7 @@ def test_sigint_finishes_the_batch_then_resumes(
     assert intents == results and 0 < len(results) < 15
 
     emulator.fake.latency = 0.0
-    resumed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert emulator.fake.persons == []
     assert _sent_counts(emulator) == Counter(ids), "nothing sent twice, nothing skipped"
@@ -230,23 +238,23 @@ def test_sigint_finishes_the_batch_then_resumes(
 def test_resume_is_refused_when_flags_or_input_change(emulator: Emulator, tmp_path: Path) -> None:
     ids = _ids_file(emulator, tmp_path / "ids.txt", 100)
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "40", "--yes")
-    first = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    first = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     requests = len(emulator.fake.requests)
 
-    again = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    again = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert again.returncode == 0
     assert "already complete" in again.stderr
     assert len(emulator.fake.requests) == requests, "a finished job sends nothing"
 
-    flags = run_cli(*command, "--delete-events", env=emulator.env(), cwd=tmp_path)
+    flags = invoke(*command, "--delete-events", env=emulator.env(), cwd=tmp_path)
     assert flags.returncode == 2
     assert "refusing to resume" in flags.stderr and "--delete-events" in flags.stderr
-    batch = run_cli(*command[:-3], "--batch-size", "50", "--yes", env=emulator.env(), cwd=tmp_path)
+    batch = invoke(*command[:-3], "--batch-size", "50", "--yes", env=emulator.env(), cwd=tmp_path)
     assert batch.returncode == 2 and "--batch-size" in batch.stderr
 
     write_lines(tmp_path / "ids.txt", [*ids, "one-more"])
-    changed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    changed = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert changed.returncode == 2
     assert "input file content" in changed.stderr
     assert len(emulator.fake.requests) == requests, "a refused resume sends nothing"
@@ -257,7 +265,7 @@ def test_resume_is_refused_when_flags_or_input_change(emulator: Emulator, tmp_pa
 
 def test_no_terminal_and_no_yes_refuses(emulator: Emulator, tmp_path: Path) -> None:
     _ids_file(emulator, tmp_path / "ids.txt", 10)
-    result = run_cli("delete", "--distinct-ids-file", "ids.txt", env=emulator.env(), cwd=tmp_path)
+    result = invoke("delete", "--distinct-ids-file", "ids.txt", env=emulator.env(), cwd=tmp_path)
     assert result.returncode == 2
     assert "--yes" in result.stderr
     assert emulator.bulk_deletes(ok_only=False) == []
@@ -267,7 +275,7 @@ def test_no_terminal_and_no_yes_refuses(emulator: Emulator, tmp_path: Path) -> N
 def test_dry_run_counts_and_deletes_nothing(emulator: Emulator, tmp_path: Path) -> None:
     ids = _ids_file(emulator, tmp_path / "ids.txt", 50)
     write_lines(tmp_path / "ids.txt", [*ids, "nobody-1", "nobody-2"])
-    result = run_cli(
+    result = invoke(
         "delete", "--distinct-ids-file", "ids.txt", "--dry-run", env=emulator.env(), cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
@@ -285,7 +293,7 @@ def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
     write_lines(tmp_path / "ids.txt", [p["distinct_ids"][0] for p in persons])
     # The emulator's clock decides when deletions complete: an hour, then advanced at will.
     emulator.fake.deletion_delay = 3600
-    result = run_cli(
+    result = invoke(
         "delete",
         "--distinct-ids-file",
         "ids.txt",
@@ -302,13 +310,13 @@ def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
     tracked = [u for r in records if r["type"] == "intent" for u in r["person_uuids"]]
     assert sorted(tracked) == sorted(p["uuid"] for p in persons)
 
-    status = run_cli(
+    status = invoke(
         "status", "--journal", "ids.txt.journal.jsonl", env=emulator.env(), cwd=tmp_path
     )
     assert status.returncode == 0, status.stderr
     assert "0 of 120 persons completed, 120 pending (oldest pending queued" in status.stdout
 
-    short = run_cli(
+    short = invoke(
         "status", "--journal", "ids.txt.journal.jsonl", "--wait", "--timeout", "0.1",
         "--poll-interval", "0.05", env=emulator.env(), cwd=tmp_path,
     )  # fmt: skip
@@ -316,7 +324,7 @@ def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
     assert "Timed out" in short.stderr
 
     emulator.fake.advance(3600)
-    waited = run_cli(
+    waited = invoke(
         "status", "--journal", "ids.txt.journal.jsonl", "--wait", "--timeout", "30",
         "--poll-interval", "0.2", env=emulator.env(), cwd=tmp_path,
     )  # fmt: skip
@@ -330,7 +338,7 @@ def test_keep_person_alone_is_refused_before_anything_starts(
 ) -> None:
     _ids_file(emulator, tmp_path / "ids.txt", 10)
     for extra in ((), ("--dry-run",)):
-        result = run_cli(
+        result = invoke(
             "delete", "--distinct-ids-file", "ids.txt", "--keep-person", "--yes", *extra,
             env=emulator.env(), cwd=tmp_path,
         )  # fmt: skip
@@ -345,16 +353,19 @@ def test_a_journal_killed_before_its_first_line_was_complete_starts_afresh(
 ) -> None:
     _ids_file(emulator, tmp_path / "ids.txt", 20)
     journal = tmp_path / "ids.txt.journal.jsonl"
-    journal.write_bytes(b'{"type":"job","format":"posthog-pers')  # no intent was ever written
+    # What an older release killed mid-write of its first line could leave: this tool's own
+    # first bytes, no complete line, so no intent was ever written.
+    torn = b'{"type":"job","format":"posthog-persons-journal/1","tool":"posthog-pers'
+    journal.write_bytes(torn)
     command = ("delete", "--distinct-ids-file", "ids.txt", "--yes")
     with journal.open("rb") as held:
         # As a run that is creating the journal right now holds it: neither removed nor used.
         fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        busy = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+        busy = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert busy.returncode == 2
     assert "in use by another posthog-persons process" in busy.stderr
-    assert journal.read_bytes() == b'{"type":"job","format":"posthog-pers'
-    result = run_cli(
+    assert journal.read_bytes() == torn
+    result = invoke(
         "delete", "--distinct-ids-file", "ids.txt", "--yes", env=emulator.env(), cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
@@ -364,12 +375,12 @@ def test_a_journal_killed_before_its_first_line_was_complete_starts_afresh(
 
 def test_a_bare_dash_reads_distinct_ids_from_stdin(emulator: Emulator, tmp_path: Path) -> None:
     ids = "".join(p["distinct_ids"][0] + "\n" for p in emulator.fake.persons[:15])
-    result = run_cli(
+    result = invoke(
         "delete", "-", "--journal", "job.jsonl", "--yes",
         env=emulator.env(), cwd=tmp_path, stdin=ids,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Read standard input: 15 lines, 15 unique distinct ids." in result.stderr
     assert re.search(r"persons deleted\s+15\n", result.stdout)
-    both = run_cli("delete", "-", "--ids-file", "x", env=emulator.env(), cwd=tmp_path)
+    both = invoke("delete", "-", "--ids-file", "x", env=emulator.env(), cwd=tmp_path)
     assert both.returncode == 2 and "not allowed with argument -" in both.stderr

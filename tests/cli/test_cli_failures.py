@@ -13,6 +13,7 @@ from cli_support import (
     FAST_RETRIES,
     Emulator,
     assert_no_key,
+    invoke,
     journal_records,
     run_cli,
     wait_for,
@@ -62,7 +63,7 @@ def test_server_failing_after_the_retries_stops_the_job_resumably(
 
     emulator.fake.fault_rate = 0.0
     emulator.fake.latency = 0.0
-    resumed = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert emulator.fake.persons == []
     # The failed batch never got past the faults: it was accepted once, by the resumed run.
@@ -80,7 +81,7 @@ def test_persons_the_server_cannot_delete_exit_1_and_are_in_the_journal(
     write_lines(tmp_path / "uuids.txt", [p["uuid"] for p in persons])
     command = ("delete", "--ids-file", "uuids.txt", "--batch-size", "10", "--yes")
 
-    result = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    result = invoke(*command, env=emulator.env(), cwd=tmp_path)
 
     assert result.returncode == 1, result.stderr
     assert "Delete job complete" in result.stdout
@@ -96,7 +97,7 @@ def test_persons_the_server_cannot_delete_exit_1_and_are_in_the_journal(
 
     # The job is finished: running it again sends nothing and says the same.
     requests = len(emulator.fake.requests)
-    again = run_cli(*command, env=emulator.env(), cwd=tmp_path)
+    again = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert again.returncode == 1
     assert "already complete" in again.stderr and "2 persons could not be deleted" in again.stderr
     assert len(emulator.fake.requests) == requests

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cli_support import Emulator, assert_no_key, journal_records, run_cli
+from cli_support import Emulator, assert_no_key, invoke, journal_records
 
 
 def _messy_file(path: Path, good: list[str]) -> None:
@@ -34,7 +34,7 @@ def test_messy_uuid_file_is_counted_and_only_valid_ids_deleted(
     good = [p["uuid"] for p in emulator.fake.persons[:10]]
     _messy_file(tmp_path / "uuids.txt", good)
 
-    result = run_cli("delete", "--ids-file", "uuids.txt", "--yes", env=emulator.env(), cwd=tmp_path)
+    result = invoke("delete", "--ids-file", "uuids.txt", "--yes", env=emulator.env(), cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     stderr = result.stderr
@@ -58,7 +58,7 @@ def test_messy_uuid_file_is_counted_and_only_valid_ids_deleted(
 def test_all_invalid_deletes_nothing(emulator: Emulator, tmp_path: Path) -> None:
     (tmp_path / "junk.txt").write_bytes(b"\n\nnope\n\xff\xff\n" + b"y" * 200_000 + b"\n42\n")
 
-    result = run_cli("delete", "--ids-file", "junk.txt", "--yes", env=emulator.env(), cwd=tmp_path)
+    result = invoke("delete", "--ids-file", "junk.txt", "--yes", env=emulator.env(), cwd=tmp_path)
 
     assert result.returncode == 2
     assert "Rejected 4 lines" in result.stderr
@@ -69,17 +69,63 @@ def test_all_invalid_deletes_nothing(emulator: Emulator, tmp_path: Path) -> None
 
 def test_distinct_id_rules(emulator: Emulator, tmp_path: Path) -> None:
     first = emulator.fake.persons[0]["distinct_ids"][0]
-    (tmp_path / "ids.txt").write_text(f"{first}\nbell\x07id\n{'d' * 401}\n {first} \n")
+    (tmp_path / "ids.txt").write_text(f"{first}\nbell\x07id\n{'d' * 401}\n{first}\n")
 
-    result = run_cli(
+    result = invoke(
         "delete", "--distinct-ids-file", "ids.txt", "--dry-run", env=emulator.env(), cwd=tmp_path
     )
 
     assert result.returncode == 0, result.stderr
     assert "1 unique distinct ids" in result.stderr
     assert "control characters: 1" in result.stderr
-    assert "too long for a distinct id: 1" in result.stderr
+    assert "too long: 1" in result.stderr
+    assert "is too long for a distinct id: 401 characters" in result.stderr
     assert "1 duplicate" in result.stderr
+
+
+def test_ids_are_exact_strings_whitespace_is_rejected_unless_stripping_is_asked_for(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A file holding " alice" must never delete the person "alice"."""
+    alice, bob, carol = emulator.fake.persons[:3]
+    spaced = f" {alice['distinct_ids'][0]}"
+    lines = [spaced, f"{bob['distinct_ids'][0]}\t", carol["distinct_ids"][0], "   ", ""]
+    # CRLF: the terminator goes, and only it (a lone trailing CR is part of the id).
+    (tmp_path / "ids.txt").write_bytes("\r\n".join(lines).encode() + b"\r\n")
+    command = ("delete", "--distinct-ids-file", "ids.txt", "--yes")
+
+    result = invoke(*command, env=emulator.env(), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Read ids.txt: 5 lines, 1 unique distinct ids (2 blank lines skipped)." in result.stderr
+    assert "Rejected 2 lines (leading or trailing whitespace: 2):" in result.stderr
+    assert f"line 1: leading or trailing whitespace ({spaced!r}; --strip-whitespace" in (
+        result.stderr
+    )
+    assert "line 2: leading or trailing whitespace (" in result.stderr
+    sent = [i for r in emulator.bulk_deletes() for i in r.body["distinct_ids"]]
+    assert sent == [carol["distinct_ids"][0]]
+    assert emulator.fake.get_person(alice["uuid"]) is not None, "alice is not ' alice'"
+    assert emulator.fake.get_person(bob["uuid"]) is not None
+
+    (tmp_path / "ids.txt").write_text(f"{spaced}\n{bob['distinct_ids'][0]}\t\n")
+    stripped = invoke(
+        *command, "--strip-whitespace", "--journal", "strip.jsonl", env=emulator.env(), cwd=tmp_path
+    )
+    assert stripped.returncode == 0, stripped.stderr
+    assert "Rejected" not in stripped.stderr
+    assert emulator.fake.get_person(alice["uuid"]) is None
+    assert emulator.fake.get_person(bob["uuid"]) is None
+
+    # The same rule for UUIDs, and for a CSV cell.
+    dave = emulator.fake.persons[0]
+    (tmp_path / "u.csv").write_text(f"uuid\n {dave['uuid']}\n")
+    cell = invoke(
+        "delete", "--ids-file", "u.csv", "--column", "uuid", "--dry-run",
+        env=emulator.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert cell.returncode == 2
+    assert "leading or trailing whitespace: 1" in cell.stderr
 
 
 def test_csv_column_and_missing_column(emulator: Emulator, tmp_path: Path) -> None:
@@ -87,7 +133,7 @@ def test_csv_column_and_missing_column(emulator: Emulator, tmp_path: Path) -> No
     rows = ["email,Person UUID,note"] + [f'x@y,{p["uuid"]},"a, b"' for p in persons] + ["z,,"]
     (tmp_path / "export.csv").write_text("\n".join(rows) + "\n")
 
-    result = run_cli(
+    result = invoke(
         "delete", "--ids-file", "export.csv", "--column", "person uuid", "--yes",
         env=emulator.env(), cwd=tmp_path,
     )  # fmt: skip
@@ -95,7 +141,7 @@ def test_csv_column_and_missing_column(emulator: Emulator, tmp_path: Path) -> No
     assert "5 unique person UUIDs" in result.stderr and "empty cell: 1" in result.stderr
     assert {p["uuid"] for p in persons}.isdisjoint(p["uuid"] for p in emulator.fake.persons)
 
-    missing = run_cli(
+    missing = invoke(
         "delete", "--ids-file", "export.csv", "--column", "uuid", "--yes",
         env=emulator.env(), cwd=tmp_path,
     )  # fmt: skip
@@ -106,12 +152,12 @@ def test_csv_column_and_missing_column(emulator: Emulator, tmp_path: Path) -> No
 
 def test_ids_from_stdin_need_a_journal(emulator: Emulator, tmp_path: Path) -> None:
     ids = "\n".join(p["distinct_ids"][0] for p in emulator.fake.persons[:30]) + "\n"
-    refused = run_cli(
+    refused = invoke(
         "delete", "--distinct-ids-file", "-", "--yes", env=emulator.env(), cwd=tmp_path, stdin=ids
     )
     assert refused.returncode == 2 and "--journal" in refused.stderr
 
-    result = run_cli(
+    result = invoke(
         "delete", "--distinct-ids-file", "-", "--journal", "job.jsonl", "--yes",
         env=emulator.env(), cwd=tmp_path, stdin=ids,
     )  # fmt: skip
@@ -123,7 +169,7 @@ def test_ids_from_stdin_need_a_journal(emulator: Emulator, tmp_path: Path) -> No
 
 
 def test_missing_input_file(emulator: Emulator, tmp_path: Path) -> None:
-    result = run_cli("delete", "--ids-file", "nope.txt", "--yes", env=emulator.env(), cwd=tmp_path)
+    result = invoke("delete", "--ids-file", "nope.txt", "--yes", env=emulator.env(), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "posthog-persons: error: input file not found: nope.txt"
 
@@ -144,7 +190,7 @@ def test_csv_with_bom_crlf_and_quoted_fields(emulator: Emulator, tmp_path: Path)
     data = b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n"
     (tmp_path / "export.csv").write_bytes(data)
 
-    result = run_cli(
+    result = invoke(
         "delete", "--distinct-ids-file", "export.csv", "--column", "distinct id", "--yes",
         env=emulator.env(), cwd=tmp_path,
     )  # fmt: skip
@@ -161,7 +207,7 @@ def test_bom_and_crlf_in_a_plain_list(emulator: Emulator, tmp_path: Path) -> Non
     uuids = [p["uuid"] for p in emulator.fake.persons[:3]]
     (tmp_path / "u.txt").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(u.encode() for u in uuids))
 
-    result = run_cli("delete", "--ids-file", "u.txt", "--dry-run", env=emulator.env(), cwd=tmp_path)
+    result = invoke("delete", "--ids-file", "u.txt", "--dry-run", env=emulator.env(), cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert "Read u.txt: 3 lines, 3 unique person UUIDs." in result.stderr

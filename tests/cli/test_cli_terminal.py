@@ -27,9 +27,13 @@ def test_confirmed_on_a_terminal_the_bar_renders_and_ends_on_a_sane_line(
     frames = bar.split("\r\x1b[K")
     assert frames[0] == "" and len(frames) >= 2 and "\n" not in bar
     assert frames[-1].startswith("[########################] delete: 250/250 ids (100%), ")
-    assert re.fullmatch(r"\[#{24}\] delete: 250/250 ids \(100%\), [\d,]+ ids/s", frames[-1])
+    assert re.fullmatch(
+        r"\[#{24}\] delete: 250/250 ids \(100%\), [\d,]+ ids/s, 250 deleted, 0 queued",
+        frames[-1],
+    )
     for frame in frames[1:-1]:
-        assert re.fullmatch(r"\[[#.]{24}\] delete: [\d,]+/250 ids \(\d+%\), .*", frame), frame
+        pattern = r"\[[#.]{24}\] delete: [\d,]+/250 ids \(\d+%\), [\d,]+ ids/s, [\d,]+ deleted, .*"
+        assert re.fullmatch(pattern, frame), frame
     assert re.search(r"persons deleted\s+250\r\n", report)
     assert len(emulator.fake.persons) == 50
     assert_no_key(output)

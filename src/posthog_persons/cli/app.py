@@ -8,13 +8,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from posthog_persons.batching import BULK_DELETE_BATCH, LOOKUP_BATCH
 from posthog_persons.errors import PostHogError
+from posthog_persons.pacing import DEFAULT_RATE_LIMITS, Pacer
 
 from . import delete, export, lookup, status
-from .config import KEY_ENV, known_secrets
+from .config import KEY_ENV, redact
 from .exits import CLIError, Exit
 from .failures import describe
-from .journal import BATCH_MAX
 
 PROG = "posthog-persons"
 
@@ -38,25 +39,32 @@ examples:
 exit codes:
   0    done
   1    finished, but not everything asked for happened (see the message / the journal)
-  2    bad input, flags, key, scope or project: nothing was changed by this run
+  2    bad input, flags, key, scope, project or journal path: nothing was changed by this run
   130  interrupted (Ctrl-C, SIGTERM), or a delete job stopped by server or network errors
-       that outlasted the retries: run the same command again to resume
+       that outlasted the retries, a malformed answer, or a journal it could not write:
+       run the same command again to resume
 """
 
 _DELETE_EPILOG = f"""\
 input:
-  One id per line; blank lines and lines starting with # are ignored; with --column NAME, a
-  CSV file with a header line. Every line is validated and duplicates are dropped before
-  anything is deleted; rejected lines are counted and the first few shown. Use - (or
-  --distinct-ids-file -) to read standard input; --journal PATH is then required.
+  One id per line, taken exactly as written: only the line ending (LF or CRLF) is removed, and
+  a line with spaces or tabs around its id is rejected (" alice" is not "alice") unless
+  --strip-whitespace is given. Blank lines and lines starting with # are ignored; with
+  --column NAME, a CSV file with a header line. Every line is validated (by the client's own
+  rules) and duplicates are dropped before anything is deleted; rejected lines are counted
+  and the first few shown. Use - (or --distinct-ids-file -) to read standard input;
+  --journal PATH is then required.
 
 journal and resume:
   The job is recorded in a journal (default: INPUT.journal.jsonl): each batch of up to
-  {BATCH_MAX} ids before it is sent and its result after, fsync'd. Running the same command
-  again resumes after the last confirmed batch; the one batch whose result was never
-  recorded (a crash or kill mid-request) is checked and re-sent, which is safe: persons
-  already deleted are simply not found. A resume with a changed input file or different
-  flags is refused.
+  {BULK_DELETE_BATCH} ids before it is sent and the server's answer after, fsync'd. Running
+  the same command again resumes after the last confirmed batch; the one batch whose answer
+  was never recorded (a crash or kill mid-request) is sent again, which is safe: persons
+  already deleted are simply not found. Counts are what the server confirmed; the summary
+  names the batches that were sent again. A resume with a changed input file or different
+  flags is refused. --journal never replaces or deletes a file that is not this tool's
+  journal, nor uses a device, FIFO or directory. While a job runs, another job over the same
+  ids into the same project is refused (--force overrides).
 
   Ctrl-C once: finish the batch in flight, then stop (exit 130). Twice: stop at once.
 
@@ -67,27 +75,33 @@ examples:
   cut -f1 users.tsv | {PROG} delete - --journal job.jsonl --yes
 
 exit codes: 0 all done; 1 finished, but some persons could not be deleted (UUIDs in the
-  journal); 2 bad input, flags, key or scope: fix it, then run again; 130 interrupted, or
-  stopped by server or network errors after the retries: run again to resume.
+  journal); 2 bad input, flags, key, scope, or journal path: nothing was sent, fix it and run
+  again; 130 interrupted, or stopped by server or network errors after the retries, a
+  malformed answer, or a journal that could not be written: run the same command to resume.
 """
 
 _STATUS_EPILOG = f"""\
 Event deletions queued by `delete --delete-events` run asynchronously on the server, batched
-off-peak: it can take days. This reads the job's person UUIDs from its journal and counts how
-many are still pending. With --wait it polls until none is, or until --timeout.
+off-peak: it can take days. This reads the job's person UUIDs from its journal and the
+server's deletion records: completed only where a completed record says so; pending; or
+unknown, where the server has no record at all (another project or host, a lost record, or
+an input UUID that matched no person). With --wait it polls until none is pending, or until
+--timeout.
 
 examples:
   {PROG} status --journal gdpr.txt.journal.jsonl
   {PROG} status --journal gdpr.txt.journal.jsonl --wait --timeout 8d
 
-exit codes: 0 nothing pending (or, without --wait, the status was shown); 1 still pending at
-  the --timeout; 2 bad journal or configuration.
+exit codes: 0 nothing pending and nothing unknown (or, without --wait, the status was shown
+  and nothing is unknown); 1 some are unknown, or still pending at the --timeout; 2 bad
+  journal or configuration.
 """
 
 _EXPORT_EPILOG = f"""\
 Persons are streamed page by page, newest first, in constant memory; progress goes to
 standard error. With -o FILE the file appears only once the export is complete.
-CSV columns: id, uuid, name, distinct_ids (JSON), created_at, properties (JSON), last_seen_at.
+CSV columns: id, uuid, name, distinct_ids (JSON), created_at, properties (JSON), last_seen_at
+(id is empty: the server's list gives no numeric id, only the UUID).
 
 examples:
   {PROG} export -o persons.jsonl
@@ -96,7 +110,7 @@ examples:
 """
 
 _LOOKUP_EPILOG = f"""\
-Resolves ids with the batch lookups (200 ids per request) and writes one record per input
+Resolves ids with the batch lookups ({LOOKUP_BATCH} ids per request) and writes one record per input
 id: {{"input": ..., "found": true|false, ...person fields}}.
 
 examples:
@@ -131,7 +145,8 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--environment-id",
         default=default,
         metavar="ID",
-        help="environment id, for the environments API ($POSTHOG_ENVIRONMENT_ID)",
+        help="deprecated alias of --project-id: an environment's id, sent as the project id "
+        "($POSTHOG_ENVIRONMENT_ID)",
     )
     group.add_argument(
         "--api-key-file",
@@ -167,6 +182,12 @@ def _id_inputs(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--column", metavar="NAME", help="read FILE as CSV and take the ids from this column"
+    )
+    parser.add_argument(
+        "--strip-whitespace",
+        action="store_true",
+        help="remove spaces and tabs around each id (default: such lines are rejected, since "
+        "' alice' and 'alice' are different distinct ids)",
     )
 
 
@@ -217,14 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
         name: str, summary: str, epilog: str, usage: str | None = None
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(
-            name,
-            help=summary,
-            description=summary,
-            epilog=epilog,
-            usage=usage,
-            formatter_class=formatter,
-            allow_abbrev=False,
-        )
+            name, help=summary, description=summary, epilog=epilog, usage=usage,
+            formatter_class=formatter, allow_abbrev=False,
+        )  # fmt: skip
         _connection_options(sub, top=False)
         return sub
 
@@ -234,9 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
         _DELETE_EPILOG,
         _usage(
             "delete",
-            "[--column NAME] [--delete-events] [--delete-recordings]",
-            "[--keep-person] [--journal PATH] [--batch-size N]",
-            "[--dry-run] [-y]",
+            "[--column NAME] [--strip-whitespace] [--delete-events]",
+            "[--delete-recordings] [--keep-person] [--journal PATH]",
+            "[--batch-size N] [--dry-run] [-y] [--force]",
         ),
     )
     _id_inputs(sub)
@@ -257,9 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--batch-size",
         type=int,
-        default=BATCH_MAX,
+        default=BULK_DELETE_BATCH,
         metavar="N",
-        help=f"ids per request, 1 to {BATCH_MAX} (default: {BATCH_MAX})",
+        help=f"ids per request, 1 to {BULK_DELETE_BATCH} (default: {BULK_DELETE_BATCH})",
     )
     sub.add_argument(
         "--dry-run",
@@ -267,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="look the ids up and print what would be deleted; delete nothing",
     )
     sub.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    sub.add_argument(
+        "--force",
+        action="store_true",
+        help="run even while another job deletes the same ids in the same project "
+        "(each id is then sent by both)",
+    )
     sub.set_defaults(handler=delete.run)
 
     sub = command(
@@ -316,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lookup",
         "Resolve a file of ids to persons.",
         _LOOKUP_EPILOG,
-        _usage("lookup", "[--column NAME] [--format {jsonl,csv}] [-o FILE]"),
+        _usage("lookup", "[--column NAME] [--strip-whitespace] [--format {jsonl,csv}] [-o FILE]"),
     )
     _id_inputs(sub)
     _output_options(sub)
@@ -335,37 +357,40 @@ def _refuse_key_flags(argv: Sequence[str]) -> None:
             )
 
 
-class _Redact(logging.Filter):
-    """Belt and braces: no log line may carry the key, whatever a library logs."""
+class _RedactingFormatter(logging.Formatter):
+    """No log line may carry the key, whatever a library logs or a server echoes.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = known_secrets() | {os.environ.get(KEY_ENV, "").strip()} - {""}
-        message = record.getMessage()
-        if any(secret in message for secret in secrets):
-            for secret in secrets:
-                message = message.replace(secret, "phx_***")
-            record.msg, record.args = message, None
-        return True
+    Applied to the whole formatted record (message, its arguments, and the traceback of
+    `exc_info`, whose exception messages can hold a server's error body), not to `msg` only.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+_handler: logging.Handler | None = None
 
 
 def _setup_logging(verbosity: int) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_Redact())
+    global _handler
     root = logging.getLogger()
-    root.addHandler(handler)
+    if _handler is not None:  # `main` called again in one process (tests, embedding)
+        root.removeHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(_handler)
     root.setLevel(logging.WARNING)
-    if verbosity >= 1:
-        logging.getLogger("posthog_persons").setLevel(logging.DEBUG if verbosity > 1 else "INFO")
+    level = logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.NOTSET
+    logging.getLogger("posthog_persons").setLevel(level)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= 2 else logging.NOTSET)
     if verbosity >= 2:
-        for name in ("httpx", "httpcore"):
-            logging.getLogger(name).setLevel(logging.DEBUG)
         # httpcore traces every header write; that would be the one place a key could leak.
         logging.getLogger("httpcore").setLevel(logging.INFO)
 
 
 def _fail(message: str, code: Exit) -> Exit:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {redact(message)}", file=sys.stderr)
     return code
 
 
@@ -376,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _refuse_key_flags(arguments)
         args = build_parser().parse_args(arguments)
+        # One pacer for every client of this run: the server's throttles count per key.
+        args.pacer = Pacer(DEFAULT_RATE_LIMITS)
         verbose = args.verbose or 0
         _setup_logging(verbose)
         handler: Callable[[argparse.Namespace], Exit] = args.handler

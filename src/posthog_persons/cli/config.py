@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import stat
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from posthog_persons.errors import ConfigurationError
+from posthog_persons.pacing import Pacer
 
 from .exits import CLIError, Exit
 
@@ -28,8 +29,23 @@ _KEY_HELP = f"set {KEY_ENV} or pass --api-key-file PATH"
 _secrets: set[str] = set()
 
 
+REDACTED = "phx_***"
+
+
 def known_secrets() -> frozenset[str]:
-    return frozenset(_secrets)
+    return frozenset(_secrets | {os.environ.get(KEY_ENV, "").strip()} - {""})
+
+
+def redact(text: str) -> str:
+    """`text` with every key this process knows masked.
+
+    For all text that did not originate here (a server's error body can echo the
+    Authorization header) before it reaches the terminal, a log record or the journal.
+    """
+    for secret in known_secrets():
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 @dataclass(frozen=True)
@@ -89,25 +105,54 @@ def _read_key_file(path: Path) -> str:
     return lines[0]
 
 
+# The flag that sets each client setting the CLI passes (ConfigurationError.setting).
+_FLAGS = {"host": "--host", "project_id": "--project-id", "environment_id": "--environment-id"}
+
+
 def make_client(
     api_key: str,
     *,
     host: str | None,
     project_id: str | None,
     environment_id: str | None,
+    pacer: Pacer,
 ) -> PersonsClient:
-    """A client for the flags given, else POSTHOG_HOST / POSTHOG_PROJECT_ID / ...; no request."""
+    """A client for the flags given, else POSTHOG_HOST / POSTHOG_PROJECT_ID / ...; no request.
+
+    `pacer` is the run's one pacer (`main` makes it): the server throttles per key, so every
+    client of a run shares one budget rather than having one each.
+    """
     from posthog_persons import PersonsClient
 
+    given = {"host": host, "project_id": project_id, "environment_id": environment_id}
     try:
-        return PersonsClient(
-            api_key, host=host, project_id=project_id, environment_id=environment_id
-        )
+        with warnings.catch_warnings():
+            # --environment-id is documented as an alias of --project-id; no Python warning.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return PersonsClient(
+                api_key,
+                host=host,
+                project_id=project_id,
+                environment_id=environment_id,
+                pacer=pacer,
+            )
     except ConfigurationError as error:
-        # The client speaks of keyword arguments; here they are flags.
-        message = str(error).replace("pass api_key= or ", "")
-        message = re.sub(r"(?<![\w-])(project|environment)_id=?", r"--\1-id", message)
-        raise CLIError(message, Exit.USAGE) from None
+        raise CLIError(_flag_message(error, given), Exit.USAGE) from None
+
+
+def _flag_message(error: ConfigurationError, given: dict[str, str | None]) -> str:
+    """The client's message, in terms of the flag the setting came from (it speaks of its
+    keyword arguments); a setting read from the environment is named so already."""
+    flag = _FLAGS.get(error.setting)
+    if flag is None or error.env_var is not None:
+        return error.message
+    if given.get(error.setting) is None:
+        if error.setting == "project_id":  # nothing given at all
+            return "no project: pass --project-id ID, or set POSTHOG_PROJECT_ID"
+        return error.message
+    if error.message.startswith(f"{error.setting} "):
+        return flag + error.message[len(error.setting) :]
+    return f"{flag}: {error.message}"
 
 
 def client_from_args(args: argparse.Namespace) -> PersonsClient:
@@ -116,6 +161,7 @@ def client_from_args(args: argparse.Namespace) -> PersonsClient:
         host=getattr(args, "host", None),
         project_id=getattr(args, "project_id", None),
         environment_id=getattr(args, "environment_id", None),
+        pacer=args.pacer,
     )
 
 

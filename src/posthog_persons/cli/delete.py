@@ -1,48 +1,50 @@
 """`posthog-persons delete`: a resumable erasure job driven by its journal.
 
-The CLI owns the batching, one facade `bulk_delete` call per journal batch, so that "sent"
-and "confirmed" are recorded per request: the journal is written before each batch is sent
-and after its answer, and a batch is confirmed exactly when its result line is on disk.
+The client does the job (`PersonsClient.bulk_delete`: batching, validation, resolving distinct
+ids to the UUIDs to track, sending); the CLI records it through the client's hooks, so the
+journal holds exactly what the client does: `before_batch` writes a batch's intent (its ids,
+its resolved UUIDs) before it is sent, `on_progress` its confirmed result after. A batch is
+confirmed exactly when its result line is on disk.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from posthog_persons.batching import BULK_DELETE_BATCH, LOOKUP_BATCH
 from posthog_persons.errors import PostHogError
 from posthog_persons.pacing import DEFAULT_RATE_LIMITS, paced_seconds
 
-from .config import Target, client_from_args, target_of
+from .config import Target, client_from_args, redact, target_of
 from .confirm import confirm
 from .exits import CLIError, Exit
 from .failures import describe
 from .inputs import IdFile, IdKind, input_of, load_ids
 from .interrupts import GracefulStop
 from .journal import (
-    BATCH_MAX,
-    BatchResult,
-    Intent,
+    Existing,
     JobSpec,
+    JournalLost,
     JournalState,
     JournalWriter,
+    check_path,
     default_path,
-    discard_if_unstarted,
+    discard_torn,
     load,
 )
+from .locks import job_lock
+from .lookup import find_persons
 from .progress import Progress
 
 if TYPE_CHECKING:
-    from posthog_persons import PersonsClient
-    from posthog_persons.models import Person
+    from posthog_persons import BulkDeleteBatch, BulkDeleteProgress, PersonsClient
 
-# The batch lookups read at most this many ids per call.
-LOOKUP_MAX = 200
 _SHOWN_ERRORS = 5
 
 
@@ -53,12 +55,6 @@ def _tool() -> str:
         return f"posthog-persons {version('posthog-persons')}"
     except Exception:  # pragma: no cover - not installed (running from a source tree)
         return "posthog-persons"
-
-
-def lookup(client: PersonsClient, kind: IdKind, ids: Sequence[str]) -> dict[str, Person]:
-    if kind is IdKind.DISTINCT_ID:
-        return client.get_persons_by_distinct_ids(ids)
-    return client.get_persons_by_uuids(ids)
 
 
 def _flags_text(spec: JobSpec) -> str:
@@ -75,8 +71,8 @@ def _flags_text(spec: JobSpec) -> str:
 
 def run(args: argparse.Namespace) -> Exit:
     kind, path = input_of(args)
-    if not 1 <= args.batch_size <= BATCH_MAX:
-        raise CLIError(f"--batch-size must be between 1 and {BATCH_MAX}")
+    if not 1 <= args.batch_size <= BULK_DELETE_BATCH:
+        raise CLIError(f"--batch-size must be between 1 and {BULK_DELETE_BATCH}")
     if args.keep_person and not (args.delete_events or args.delete_recordings):
         # Checked here, not by the first request: a job that can never succeed must not
         # leave a journal behind that asks to be resumed.
@@ -86,13 +82,24 @@ def run(args: argparse.Namespace) -> Exit:
         )
     if path == "-" and args.journal is None and not args.dry_run:
         raise CLIError("reading ids from standard input needs --journal PATH to record the job")
+    journal_path = Path(args.journal) if args.journal is not None else default_path(path)
+    # Before the input is read or anything is sent: a path that is not this tool's journal
+    # (a document, /dev/null, a FIFO, a directory) is refused as it is, never replaced.
+    existing = None if args.dry_run else check_path(journal_path)
     with client_from_args(args) as client:
-        return _run(args, client, kind, path)
+        return _run(args, client, kind, path, journal_path, existing)
 
 
-def _run(args: argparse.Namespace, client: PersonsClient, kind: IdKind, path: str) -> Exit:
+def _run(
+    args: argparse.Namespace,
+    client: PersonsClient,
+    kind: IdKind,
+    path: str,
+    journal_path: Path,
+    existing: Existing | None,
+) -> Exit:
     target = target_of(client)
-    id_file = load_ids(path, kind=kind, column=args.column)
+    id_file = load_ids(path, kind=kind, column=args.column, strip_whitespace=args.strip_whitespace)
     for line in id_file.describe():
         print(line, file=sys.stderr)
     if not id_file.ids:
@@ -112,44 +119,58 @@ def _run(args: argparse.Namespace, client: PersonsClient, kind: IdKind, path: st
         scope=target.scope,
         project_id=target.project_id,
     )
-    if args.dry_run:
+    if existing is None:
         return dry_run(client, spec, id_file, target)
-    journal_path = Path(args.journal) if args.journal is not None else default_path(path)
-    state = _existing(journal_path, spec)
-    if state is not None and state.complete:
-        print(f"The job in {journal_path} is already complete; nothing to do.", file=sys.stderr)
-        return report(state, journal_path, target)
-    try:
-        lookup(client, kind, id_file.ids[:1])
-    except PostHogError as error:
-        message, code = describe(error, where="checking access before deleting")
-        raise CLIError(message, code) from error
-    if not args.yes:
-        confirm(_summary(spec, target, state), ids_on_stdin=path == "-")
-    if state is None:
-        writer = JournalWriter.create(journal_path, spec, tool=_tool())
-    else:
-        writer = JournalWriter.reopen(journal_path)
-    with writer:
-        # Re-read under the lock: the file is the truth, not what was read before asking.
-        state = load(journal_path)
-        if state.spec.differences(spec):
-            raise CLIError(f"{journal_path} changed while starting; run again")
-        job = DeleteJob(client, spec, id_file.ids, writer, state)
+    with contextlib.ExitStack() as held:
+        if not args.force:
+            held.enter_context(job_lock(spec, journal=journal_path))
+        state = _existing(journal_path, existing, spec)
+        if state is not None and state.complete:
+            print(f"The job in {journal_path} is already complete; nothing to do.", file=sys.stderr)
+            return report(state, journal_path, target)
         try:
-            job.run()
-        except KeyboardInterrupt:
-            print("Interrupted.", file=sys.stderr)
-        except JobStopped as stopped:
-            print(f"posthog-persons: error: {stopped}", file=sys.stderr)
-    # Not complete (interrupted, or stopped by the server or the network): exit 130, resumable.
-    return report(load(journal_path), journal_path, target)
+            find_persons(client, kind, id_file.ids[:1])
+        except PostHogError as error:
+            message, code = describe(error, where="checking access before deleting")
+            if code is Exit.USAGE:
+                raise CLIError(message, code) from error
+            # The server or the network, after the retries: nothing was deleted, try later.
+            raise CLIError(
+                f"{message}. Nothing was deleted; run the same command again later",
+                Exit.INTERRUPTED,
+            ) from error
+        if not args.yes:
+            confirm(_summary(spec, target, state), ids_on_stdin=path == "-")
+        if state is None:
+            writer = JournalWriter.create(journal_path, spec, tool=_tool())
+        else:
+            writer = JournalWriter.reopen(journal_path)
+        with writer:
+            # Re-read under the lock: the file is the truth, not what was read before asking.
+            state = load(journal_path)
+            if state.spec.differences(spec):
+                raise CLIError(f"{journal_path} changed while starting; run again")
+            job = DeleteJob(client, spec, id_file.ids, writer, state)
+            try:
+                job.run()
+            except KeyboardInterrupt:
+                print("Interrupted.", file=sys.stderr)
+            except JobStopped as stopped:
+                print(f"posthog-persons: error: {stopped}", file=sys.stderr)
+            except JournalLost as lost:
+                print(f"posthog-persons: error: {job.lost(lost)}", file=sys.stderr)
+                return Exit.INTERRUPTED
+        # Not complete (interrupted, or stopped by the server or the network): exit 130.
+        return report(load(journal_path), journal_path, target)
 
 
-def _existing(path: Path, spec: JobSpec) -> JournalState | None:
-    if not path.exists():
+def _existing(path: Path, existing: Existing, spec: JobSpec) -> JournalState | None:
+    # Looked at again now that the job lock is held: another run may have ended meanwhile.
+    existing = check_path(path)
+    if existing is Existing.NOTHING:
         return None
-    if discard_if_unstarted(path):
+    if existing is Existing.TORN:
+        discard_torn(path)
         return None
     state = load(path)
     differences = state.spec.differences(spec)
@@ -178,8 +199,8 @@ def _summary(spec: JobSpec, target: Target, state: JournalState | None) -> list[
     ]
     if state.in_flight is not None:
         lines.append(
-            f"Batch {state.in_flight.batch + 1} was in flight when the last run stopped; it "
-            "is checked and re-sent."
+            f"Batch {state.in_flight.batch + 1} was in flight when the last run stopped; its "
+            "answer was lost, so it is sent again."
         )
     return lines
 
@@ -189,7 +210,7 @@ class JobStopped(Exception):
 
 
 class DeleteJob:
-    """Sends the batches the journal has not confirmed, in order, recording each one."""
+    """Runs the batches the journal has not confirmed through the client, recording each."""
 
     def __init__(
         self,
@@ -204,9 +225,20 @@ class DeleteJob:
         self.ids = ids
         self.writer = writer
         self.state = state
-        self.kind = IdKind(spec.kind)
         self.sent_at = list(state.sent_at)
         self.done = state.ids_done
+        totals = state.totals()
+        self.deleted, self.queued = totals["deleted"], totals["queued"]
+        # The first batch this run sends: the one in flight when the last run stopped (its
+        # answer was lost: sent again, as the next attempt), else the next one.
+        self.first = state.confirmed
+        self.first_attempt = state.in_flight.attempt + 1 if state.in_flight is not None else 1
+        # The batch about to be sent, or whose answer is awaited: where a stop leaves the job.
+        self.current = self.first
+        self.attempt = self.first_attempt
+        # Whether the client resolves each batch with lookups (it says so in before_batch).
+        self.resolving = False
+        self.stop = GracefulStop()
         self.progress = Progress(
             sys.stderr,
             total=spec.total,
@@ -214,40 +246,47 @@ class DeleteJob:
             label="delete",
             start=self.done,
             eta=self._eta,
+            detail=lambda: f"{self.deleted:,} deleted, {self.queued:,} queued",
         )
 
     def _eta(self, remaining_ids: int) -> float:
         batches = math.ceil(remaining_ids / self.spec.batch_size)
         now = time.time()
         seconds = paced_seconds(batches, DEFAULT_RATE_LIMITS.deletes, self.sent_at, now)
-        if self.spec.resolves_uuids:
-            reads = batches * math.ceil(self.spec.batch_size / LOOKUP_MAX)
+        if self.resolving:
+            reads = batches * math.ceil(self.spec.batch_size / LOOKUP_BATCH)
             seconds = max(seconds, paced_seconds(reads, DEFAULT_RATE_LIMITS.reads, [], now))
         return seconds
 
     def run(self) -> None:
         self.writer.append({"type": "run", "tool": _tool(), "ids_done": self.done})
-        first = self.state.next_batch
+        start = self.spec.batch_range(self.first)[0]
         try:
-            with GracefulStop() as stop:
-                if self.state.in_flight is not None:
-                    self._resend(self.state.in_flight)
-                for batch in range(first, self.spec.batches):
-                    if stop.requested:
-                        raise KeyboardInterrupt
-                    start, end = self.spec.batch_range(batch)
-                    self._send(batch, 1, self.ids[start:end])
+            with self.stop:
+                self.client.bulk_delete(
+                    **{self.spec.kind: self.ids[start:]},
+                    delete_events=self.spec.delete_events,
+                    delete_recordings=self.spec.delete_recordings,
+                    keep_person=self.spec.keep_person,
+                    batch_size=self.spec.batch_size,
+                    before_batch=self._before_batch,
+                    on_progress=self._after_batch,
+                )
         except KeyboardInterrupt:
             self.progress.close()
-            self.writer.append({"type": "interrupted", "ids_done": self.done})
+            self._note({"type": "interrupted", "ids_done": self.done})
+            raise
+        except JournalLost:
+            self.progress.close()
             raise
         except PostHogError as error:
             self.progress.close()
             message, code = describe(error)
-            self.writer.append({"type": "failure", "error": message})
+            self._note({"type": "failure", "batch": self.current, "error": message})
             if code is not Exit.USAGE:
-                # Retries exhausted on a server error, the network or rate limits: the job is
-                # not finished, and the journal resumes it once the server is back.
+                # Retries exhausted on a server error, the network, rate limits or an answer
+                # without the documented shape: the job is not finished, and the journal
+                # resumes it once the server is back.
                 raise JobStopped(message) from error
             raise CLIError(
                 f"{message}. {self.done:,} of {self.spec.total:,} ids are done; the journal "
@@ -257,89 +296,94 @@ class DeleteJob:
         self.progress.update(self.done, force=True)
         self.progress.close()
         totals = load(self.writer.path).totals()
-        self.writer.append({"type": "done", **totals})
+        self._note({"type": "done", **totals})
 
-    def _send(self, batch: int, attempt: int, batch_ids: list[str]) -> None:
-        uuids: list[str] | None = None
-        if self.spec.resolves_uuids:
-            found = lookup(self.client, self.kind, batch_ids)
-            uuids = list(dict.fromkeys(person.uuid for person in found.values()))
-        self._deliver(Intent(batch, attempt, batch_ids, uuids, None), already_gone=0)
+    def _note(self, record: dict[str, Any]) -> None:
+        """A record for people reading the journal; the job does not depend on it."""
+        with contextlib.suppress(JournalLost):
+            self.writer.append(record)
 
-    def _resend(self, intent: Intent) -> None:
-        """The batch whose result is unknown: see what is left of it, then send it again."""
-        already_gone = 0
-        present = True
-        if not self.spec.keep_person:
-            values = intent.person_uuids if self.spec.resolves_uuids else intent.ids
-            values = values or []
-            kind = IdKind.UUID if self.spec.resolves_uuids else self.kind
-            still_there = lookup(self.client, kind, values) if values else {}
-            already_gone = len(values) - len(still_there)
-            present = bool(still_there)
-        retry = Intent(intent.batch, intent.attempt + 1, intent.ids, intent.person_uuids, None)
-        if not present:
-            # Nothing left to delete: record the outcome without another request.
-            self._record(retry, None, already_gone)
-            return
-        self._deliver(retry, already_gone=already_gone)
-
-    def _deliver(self, intent: Intent, *, already_gone: int) -> None:
-        self.writer.append(
-            {
-                "type": "intent",
-                "batch": intent.batch,
-                "attempt": intent.attempt,
-                "ids": intent.ids,
-                **(
-                    {"person_uuids": intent.person_uuids} if intent.person_uuids is not None else {}
-                ),
-            }
-        )
-        self.sent_at.append(time.time())
-        flags: dict[str, Any] = {
-            "delete_events": self.spec.delete_events,
-            "delete_recordings": self.spec.delete_recordings,
-            "keep_person": self.spec.keep_person,
+    def _before_batch(self, batch: BulkDeleteBatch) -> None:
+        """The client is about to send `batch`: stop here if asked to, else record it."""
+        if self.stop.requested:
+            raise KeyboardInterrupt  # before the intent: this batch is not sent
+        index = self.first + batch.number - 1
+        start, end = self.spec.batch_range(index)
+        if list(batch.ids) != self.ids[start:end]:
+            # The journal's batches are the input cut every --batch-size ids; a client that
+            # cut them otherwise would make the journal lie about what was sent.
+            raise RuntimeError(f"batch {index + 1} is not ids {start + 1} to {end} of the input")
+        self.current = index
+        self.attempt = self.first_attempt if index == self.first else 1
+        record: dict[str, Any] = {
+            "type": "intent",
+            "batch": index,
+            "attempt": self.attempt,
+            "ids": list(batch.ids),
         }
-        if intent.person_uuids is not None:
-            result = (
-                self.client.bulk_delete(ids=intent.person_uuids, **flags)
-                if intent.person_uuids
-                else None
-            )
-        elif self.kind is IdKind.DISTINCT_ID:
-            result = self.client.bulk_delete(distinct_ids=intent.ids, **flags)
-        else:
-            result = self.client.bulk_delete(ids=intent.ids, **flags)
-        outcome = BatchResult(
-            batch=intent.batch,
-            persons_found=result.persons_found if result is not None else 0,
-            persons_deleted=result.persons_deleted if result is not None else 0,
-            errors=[str(e) for e in result.errors] if result is not None else [],
-            already_gone=already_gone,
-            resent=intent.attempt > 1,
-        )
-        self._record(intent, outcome, already_gone)
+        if batch.field == "distinct_ids" and batch.person_uuids is not None:
+            # The persons the distinct ids resolved to, whose deletions `status` follows.
+            self.resolving = True
+            record["person_uuids"] = list(batch.person_uuids)
+        # Nothing is sent unless its intent is on disk under the journal's name.
+        self.writer.ensure_in_place()
+        self.writer.append(record)
+        try:
+            self.writer.ensure_in_place()
+        except JournalLost:
+            self.writer.retract_last()  # not sent: the saved journal must not say it was
+            raise
+        self.sent_at.append(time.time())
 
-    def _record(self, intent: Intent, outcome: BatchResult | None, already_gone: int) -> None:
-        if outcome is None:
-            outcome = BatchResult(intent.batch, 0, 0, [], already_gone, resent=False)
+    def _after_batch(self, progress: BulkDeleteProgress) -> None:
+        """The server confirmed a batch: record what it confirmed."""
+        result = progress.batch
+        assert result is not None, "the client reports each batch's own outcome"
+        index = self.first + result.number - 1
         self.writer.append(
             {
                 "type": "result",
-                "batch": outcome.batch,
-                "attempt": intent.attempt,
-                "persons_found": outcome.persons_found,
-                "persons_deleted": outcome.persons_deleted,
-                "errors": outcome.errors,
-                "already_gone": outcome.already_gone,
-                "resent": outcome.resent,
+                "batch": index,
+                "attempt": self.attempt,
+                "persons_found": result.persons_found,
+                "persons_deleted": result.persons_deleted,
+                "persons_queued": result.persons_queued,
+                # From the server: masked like any text it sends, should it echo the key.
+                "errors": [redact(uuid) for uuid in result.deletion_errors],
+                "resent": self.attempt > 1,
             }
         )
-        start, end = self.spec.batch_range(intent.batch)
+        start, end = self.spec.batch_range(index)
         self.done += end - start
+        self.deleted += result.persons_deleted
+        self.queued += result.persons_queued
+        self.current = index + 1
         self.progress.update(self.done)
+
+    def lost(self, lost: JournalLost) -> str:
+        """What a JournalLost did to the job, whether it can resume, and how."""
+        done = f"{self.done:,} of {self.spec.total:,} ids are done"
+        stop = f"The job stopped at batch {self.current + 1} of {self.spec.batches}"
+        if lost.recoverable:
+            return (
+                f"the journal {lost.path} {lost.problem}. {stop}: {done}, and nothing was "
+                "sent that the journal does not record. Free some space (or fix the file "
+                "system), then run the same command again to resume"
+            )
+        saved = self.writer.save_copy()
+        if saved == lost.path:
+            how = f"What it recorded was written back to {saved}: run the same command again"
+        elif saved is not None:
+            how = (
+                f"What it recorded was saved as {saved}: resume with the same command and "
+                f"--journal {saved}"
+            )
+        else:
+            how = (
+                "What it recorded could not be saved: the same command starts the job afresh "
+                "(ids already deleted are simply not found), but this run's counts are lost"
+            )
+        return f"the journal {lost.path} {lost.problem}. {stop}: {done}. {how} to resume"
 
 
 def report(state: JournalState, path: Path, target: Target) -> Exit:
@@ -357,23 +401,34 @@ def report(state: JournalState, path: Path, target: Target) -> Exit:
         file=out,
     )
     print(f"  {'persons found':<24}{totals['found']:,}", file=out)
-    gone = (
-        f" ({totals['already_gone']:,} already gone when an interrupted batch was re-sent)"
-        if totals["already_gone"]
-        else ""
-    )
     kept = " (--keep-person)" if spec.keep_person else ""
-    print(f"  {'persons deleted':<24}{totals['deleted']:,}{gone}{kept}", file=out)
+    print(f"  {'persons deleted':<24}{totals['deleted']:,}{kept}", file=out)
+    print(
+        f"  {'persons queued':<24}{totals['queued']:,} (accepted; the server deletes them shortly)",
+        file=out,
+    )
     print(f"  {'deletion errors':<24}{totals['errors']:,}", file=out)
     print(f"  {'journal':<24}{path}", file=out)
+    resent_batches = state.resent_batches()
+    if resent_batches:
+        shown = ", ".join(str(k + 1) for k in resent_batches[:_SHOWN_ERRORS])
+        more = ", ..." if len(resent_batches) > _SHOWN_ERRORS else ""
+        most = sum(min(spec.batch_size, spec.total - k * spec.batch_size) for k in resent_batches)
+        print(
+            f"Re-sent after an interruption: batch {shown}{more}. The answer to the first "
+            "attempt was lost, so the counts above are what the server confirmed for the "
+            f"re-send; persons the lost attempt deleted (at most {most:,}) are not in them.",
+            file=out,
+        )
     if not state.complete:
         print(f"Re-run the same command to resume (journal {path}).", file=out)
         return Exit.INTERRUPTED
     tracked = len(state.all_tracked())
     if spec.delete_events and tracked:
         print(
-            f"Event deletion is queued for {tracked:,} persons and runs asynchronously (it can "
-            f"take days). Follow it with:\n  posthog-persons status --journal {path} --wait",
+            f"Event deletion was requested for the {totals['found']:,} persons found, and runs "
+            f"asynchronously (it can take days). Follow it with:\n"
+            f"  posthog-persons status --journal {path} --wait",
             file=out,
         )
     errors = state.errors()
@@ -399,13 +454,13 @@ def dry_run(client: PersonsClient, spec: JobSpec, id_file: IdFile, target: Targe
         unit="ids",
         label="dry run",
         eta=lambda left: paced_seconds(
-            math.ceil(left / LOOKUP_MAX), DEFAULT_RATE_LIMITS.reads, [], time.time()
+            math.ceil(left / LOOKUP_BATCH), DEFAULT_RATE_LIMITS.reads, [], time.time()
         ),
     )
-    chunk = BATCH_MAX
+    chunk = LOOKUP_BATCH
     try:
         for start in range(0, len(id_file.ids), chunk):
-            found = lookup(client, kind, id_file.ids[start : start + chunk])
+            found = find_persons(client, kind, id_file.ids[start : start + chunk])
             matched += len(found)
             persons.update(person.uuid for person in found.values())
             progress.update(min(start + chunk, len(id_file.ids)))

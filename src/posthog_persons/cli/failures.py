@@ -2,43 +2,37 @@
 
 from __future__ import annotations
 
-from posthog_persons.errors import (
-    APIConnectionError,
-    APIError,
-    AuthenticationError,
-    BulkDeleteError,
-    ConfigurationError,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-    PostHogError,
-    RateLimitError,
-    ServerError,
-)
+from posthog_persons import errors
+from posthog_persons.errors import PostHogError
 
-from .config import KEY_ENV
+from .config import KEY_ENV, redact
 from .exits import Exit
 
 
 def unwrap(error: BaseException) -> BaseException:
     """The error that stopped a bulk delete, rather than its wrapper."""
-    while isinstance(error, BulkDeleteError):
+    while isinstance(error, errors.BulkDeleteError):
         error = error.cause
     return error
 
 
 def describe(error: PostHogError, *, where: str = "") -> tuple[str, Exit]:
-    """One line and an exit code for an error from the client."""
+    """One line and an exit code for an error from the client, the key masked in it."""
+    message, code = _describe(error, where)
+    return redact(message), code
+
+
+def _describe(error: PostHogError, where: str) -> tuple[str, Exit]:
     error = unwrap(error)  # type: ignore[assignment]
     at = f" ({where})" if where else ""
-    if isinstance(error, AuthenticationError):
+    if isinstance(error, errors.AuthenticationError):
         return (
             f"the server rejected the API key{at}: {error.message}. Check {KEY_ENV} or "
             "--api-key-file: it must be a personal API key (phx_...) of this host's "
             "organisation",
             Exit.USAGE,
         )
-    if isinstance(error, PermissionDeniedError):
+    if isinstance(error, errors.PermissionDeniedError):
         scope = error.missing_scope or "person:read / person:write"
         return (
             f"permission denied{at}: {error.message}. Give the personal API key the "
@@ -46,26 +40,31 @@ def describe(error: PostHogError, *, where: str = "") -> tuple[str, Exit]:
             "keys)",
             Exit.USAGE,
         )
-    if isinstance(error, NotFoundError) and "project" in (error.detail or "").lower():
+    if isinstance(error, errors.NotFoundError) and error.resource == "project":
         return (
             f"project not found{at}: {error.message}. Check --project-id / --environment-id "
             "and --host (US and EU cloud are separate)",
             Exit.USAGE,
         )
-    if isinstance(error, RateLimitError):
+    if isinstance(error, errors.RateLimitError):
         return (
             f"rate limited{at} even after retrying: {error.message}. Wait a while and re-run",
             Exit.INCOMPLETE,
         )
-    if isinstance(error, ServerError):
+    if isinstance(error, errors.MalformedResponseError):
+        return (
+            f"the server's answer does not have the documented shape{at}: {error.message}",
+            Exit.INCOMPLETE,
+        )
+    if isinstance(error, errors.ServerError):
         return f"server error{at} even after retrying: {error.message}", Exit.INCOMPLETE
-    if isinstance(error, APIConnectionError):
+    if isinstance(error, errors.APIConnectionError):
         return (
             f"cannot reach the server{at}: {error.message}. Check --host and the network",
             Exit.INCOMPLETE,
         )
-    if isinstance(error, ConfigurationError | InvalidInputError):
+    if isinstance(error, errors.ConfigurationError | errors.InvalidInputError):
         return f"{error.message}{at}", Exit.USAGE
-    if isinstance(error, APIError):
+    if isinstance(error, errors.APIError):
         return f"request failed{at}: {error.message}", Exit.INCOMPLETE
     return f"{error.message}{at}", Exit.INCOMPLETE

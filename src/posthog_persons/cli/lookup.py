@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from posthog_persons.batching import LOOKUP_BATCH
 from posthog_persons.errors import NotFoundError, PostHogError
 
 from .config import client_from_args
@@ -16,9 +18,17 @@ from .inputs import IdKind, input_of, load_ids
 from .progress import Progress
 from .records import format_for, output_stream, person_record, writer_for
 
-# Big enough to amortise the lookups, small enough that output starts at once.
-CHUNK = 1000
+if TYPE_CHECKING:
+    from posthog_persons import Person, PersonsClient
+
 LOOKUP_COLUMNS = ("input", "found", "id", "uuid", "name", "distinct_ids", "created_at")
+
+
+def find_persons(client: PersonsClient, kind: IdKind, ids: Sequence[str]) -> dict[str, Person]:
+    """{id: Person} for the ids found, by the batch lookup of their kind."""
+    if kind is IdKind.DISTINCT_ID:
+        return client.get_persons_by_distinct_ids(ids)
+    return client.get_persons_by_uuids(ids)
 
 
 def run_get(args: argparse.Namespace) -> Exit:
@@ -36,7 +46,7 @@ def run_get(args: argparse.Namespace) -> Exit:
             else:
                 person = client.get_person(args.id)
         except NotFoundError as error:
-            if "project" in (error.detail or "").lower():
+            if error.resource == "project":
                 raise CLIError(describe(error)[0], Exit.USAGE) from error
             raise CLIError(
                 f"no person with the id {args.id!r} (a numeric id or a UUID; for a distinct id "
@@ -52,7 +62,7 @@ def run_get(args: argparse.Namespace) -> Exit:
 
 def run_lookup(args: argparse.Namespace) -> Exit:
     kind, path = input_of(args)
-    id_file = load_ids(path, kind=kind, column=args.column)
+    id_file = load_ids(path, kind=kind, column=args.column, strip_whitespace=args.strip_whitespace)
     for line in id_file.describe():
         print(line, file=sys.stderr)
     if not id_file.ids:
@@ -63,12 +73,10 @@ def run_lookup(args: argparse.Namespace) -> Exit:
     with client_from_args(args) as client, output_stream(args.output) as stream:
         writer = writer_for(fmt, stream, LOOKUP_COLUMNS)
         try:
-            for start in range(0, len(id_file.ids), CHUNK):
-                chunk = id_file.ids[start : start + CHUNK]
-                if kind is IdKind.DISTINCT_ID:
-                    found = client.get_persons_by_distinct_ids(chunk)
-                else:
-                    found = client.get_persons_by_uuids(chunk)
+            # One lookup request at a time: output and progress follow each answer.
+            for start in range(0, len(id_file.ids), LOOKUP_BATCH):
+                chunk = id_file.ids[start : start + LOOKUP_BATCH]
+                found = find_persons(client, kind, chunk)
                 for value in chunk:
                     person = found.get(value)
                     record: dict[str, Any] = {"input": value, "found": person is not None}

@@ -41,16 +41,13 @@ class Progress:
         label: str,
         start: int = 0,
         eta: Callable[[int], float] | None = None,
+        detail: Callable[[], str] | None = None,
         interval: float = 10.0,
         tty: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._stream = stream
-        self._total = total
-        self._unit = unit
-        self._label = label
-        self._eta = eta
-        self._clock = clock
+        self._stream, self._total, self._unit, self._label = stream, total, unit, label
+        self._eta, self._detail, self._clock = eta, detail, clock
         self._tty = stream.isatty() if tty is None else tty
         self._interval = 0.2 if self._tty else interval
         self._started = clock()
@@ -85,6 +82,8 @@ class Progress:
         else:
             parts.append(f"{self._done:,} {self._unit}")
         parts.append(f"{rate:,.0f} {self._unit}/s")
+        if self._detail is not None:
+            parts.append(self._detail())
         if self._total is not None and self._done < self._total:
             remaining = self._total - self._done
             by_rate = remaining / rate if rate > 0 else 0.0

@@ -1,17 +1,19 @@
 """`posthog-persons status`: how far a job's queued event deletions have got.
 
 The server deletes events asynchronously, batched off-peak: it can take days. The job's
-person UUIDs come from its journal; the pending list is read page by page and compared, so
-a check costs about one request per hundred pending deletions in the project, whatever the
-size of the job.
+person UUIDs come from its journal and are compared with the server's deletion records: a
+person is completed only when a completed record says so; with no record at all it is
+"unknown" (reported, exit 1), never assumed done.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +23,7 @@ from posthog_persons.errors import PostHogError
 from .config import make_client, read_api_key
 from .exits import CLIError, Exit
 from .failures import describe
-from .journal import JournalState, load
+from .journal import JobSpec, JournalState, load
 from .progress import format_duration
 
 if TYPE_CHECKING:
@@ -43,32 +45,88 @@ def duration(text: str) -> float:
 
 def _client(args: argparse.Namespace, state: JournalState) -> PersonsClient:
     """The journal's host and project unless flags say otherwise."""
-    spec = state.spec
     project = getattr(args, "project_id", None)
     environment = getattr(args, "environment_id", None)
     if project is None and environment is None:
-        if spec.scope == "projects":
-            project = spec.project_id
-        else:
-            environment = spec.project_id
+        project = state.spec.project_id
     return make_client(
         read_api_key(args),
-        host=getattr(args, "host", None) or spec.host,
+        host=getattr(args, "host", None) or state.spec.host,
         project_id=project,
         environment_id=environment,
+        pacer=args.pacer,
     )
 
 
-def _pending(client: PersonsClient, tracked: set[str]) -> tuple[int, datetime | None]:
-    """How many of `tracked` are pending, and when the oldest of them was queued."""
-    count = 0
-    oldest: datetime | None = None
-    for row in client.deletion_status(status="pending"):
-        if row.person_uuid in tracked:
-            count += 1
-            if row.created_at is not None and (oldest is None or row.created_at < oldest):
-                oldest = row.created_at
-    return count, oldest
+@dataclass
+class Progress:
+    """Where each tracked person's event deletion stands, by the server's records."""
+
+    completed: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    # No record at all: never queued, queued in another project, or the record was lost.
+    # Never counted as completed: nothing says those events are gone.
+    unknown: list[str] = field(default_factory=list)
+    oldest_pending: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.completed) + len(self.pending) + len(self.unknown)
+
+    def line(self) -> str:
+        text = (
+            f"Event deletions: {len(self.completed):,} of {self.total:,} persons completed, "
+            f"{len(self.pending):,} pending"
+        )
+        if self.oldest_pending is not None:
+            age = format_duration(time.time() - self.oldest_pending.timestamp())
+            text += f" (oldest pending queued {self.oldest_pending.isoformat()}, {age} ago)"
+        if self.unknown:
+            text += (
+                f", {len(self.unknown):,} unknown: the server has no deletion record for them "
+                f"(e.g. {', '.join(self.unknown[:3])})"
+            )
+        return text + "."
+
+
+def _progress(client: PersonsClient, tracked: list[str]) -> Progress:
+    """One read of the deletion records of `tracked` (every status)."""
+    pending: dict[str, datetime | None] = {}
+    completed: set[str] = set()
+    for row in client.deletion_status(person_uuids=tracked, status="all"):
+        if row.status == "completed":
+            completed.add(row.person_uuid)
+        elif row.status == "pending":
+            pending.setdefault(row.person_uuid, row.created_at)
+    result = Progress()
+    for uuid in tracked:
+        if uuid in completed:
+            result.completed.append(uuid)
+        elif uuid in pending:
+            result.pending.append(uuid)
+            queued = pending[uuid]
+            if queued is not None and (
+                result.oldest_pending is None or queued < result.oldest_pending
+            ):
+                result.oldest_pending = queued
+        else:
+            result.unknown.append(uuid)
+    return result
+
+
+def _unknown_note(progress: Progress, spec: JobSpec) -> None:
+    matched_nobody = (
+        " (a UUID of the input that matched no person has none: the server never says which did)"
+        if spec.kind == "ids"
+        else ""
+    )
+    print(
+        f"{len(progress.unknown):,} persons have no deletion record{matched_nobody}: their "
+        "event deletion was never queued here, or was queued in another project or host "
+        "(check --host and --project-id), or the record was lost. They are not counted as "
+        "completed.",
+        file=sys.stderr,
+    )
 
 
 def _job_line(state: JournalState, path: Path) -> str:
@@ -84,8 +142,6 @@ def _job_line(state: JournalState, path: Path) -> str:
 
 def run(args: argparse.Namespace) -> Exit:
     path = Path(args.journal)
-    if not path.is_file():
-        raise CLIError(f"journal not found: {path}")
     state = load(path)
     print(_job_line(state, path))
     if not state.spec.delete_events:
@@ -98,59 +154,48 @@ def run(args: argparse.Namespace) -> Exit:
     with _client(args, state) as client:
         try:
             if args.wait:
-                return _wait(client, tracked, args.timeout, args.poll_interval)
-            return _show(client, tracked)
+                return _wait(client, tracked, state.spec, args.timeout, args.poll_interval)
+            return _show(client, tracked, state.spec)
         except PostHogError as error:
             message, code = describe(error, where="reading the deletion status")
             raise CLIError(message, code) from error
 
 
-def _show(client: PersonsClient, tracked: list[str]) -> Exit:
-    pending, oldest = _pending(client, set(tracked))
-    print(_status_line(len(tracked), pending, oldest))
+def _show(client: PersonsClient, tracked: list[str], spec: JobSpec) -> Exit:
+    progress = _progress(client, tracked)
+    print(progress.line())
+    if progress.unknown:
+        _unknown_note(progress, spec)
+        return Exit.INCOMPLETE
     return Exit.OK
 
 
-def _status_line(total: int, pending: int, oldest: datetime | None) -> str:
-    line = (
-        f"Event deletions: {total - pending:,} of {total:,} persons completed, {pending:,} pending"
-    )
-    if oldest is not None:
-        age = format_duration(time.time() - oldest.timestamp())
-        line += f" (oldest pending queued {oldest.isoformat()}, {age} ago)"
-    return line + "."
-
-
 def _wait(
-    client: PersonsClient, tracked: list[str], timeout: float | None, poll_interval: float
+    client: PersonsClient,
+    tracked: list[str],
+    spec: JobSpec,
+    timeout: float | None,
+    poll_interval: float,
 ) -> Exit:
     limit = DEFAULT_WAIT if timeout is None else timeout
-    deadline = time.monotonic() + limit
     print(
         f"Waiting up to {format_duration(limit)} for {len(tracked):,} event deletions "
         f"(checking every {format_duration(poll_interval)})...",
         file=sys.stderr,
         flush=True,
     )
-    pending = list(tracked)
-    while True:
-        # One round of the facade's wait at a time (timeout=0: a single scan of the pending
-        # list), so that progress can be shown between rounds of a wait that takes days.
-        result = client.wait_for_deletions(pending, timeout=0, poll_interval=poll_interval)
-        pending = list(result.pending)
-        if result.done:
-            print(_status_line(len(tracked), 0, None))
-            return Exit.OK
-        left = deadline - time.monotonic()
-        if left <= 0:
-            count, oldest = _pending(client, set(pending))
-            print(_status_line(len(tracked), count, oldest))
-            print(f"Timed out after {format_duration(limit)}; still pending.", file=sys.stderr)
-            return Exit.INCOMPLETE
-        print(
-            f"status: {len(tracked) - len(pending):,} of {len(tracked):,} completed, "
-            f"{len(pending):,} pending; next check in {format_duration(min(poll_interval, left))}",
-            file=sys.stderr,
-            flush=True,
-        )
-        time.sleep(min(poll_interval, left))
+    # The client's wait says, at each round, how many are still pending: shown, since a
+    # wait can take days.
+    library = logging.getLogger("posthog_persons")
+    if library.getEffectiveLevel() > logging.INFO:
+        library.setLevel(logging.INFO)
+    result = client.wait_for_deletions(tracked, timeout=limit, poll_interval=poll_interval)
+    progress = _progress(client, tracked)
+    print(progress.line())
+    if progress.unknown:
+        _unknown_note(progress, spec)
+        return Exit.INCOMPLETE
+    if not result.done or progress.pending:
+        print(f"Timed out after {format_duration(limit)}; still pending.", file=sys.stderr)
+        return Exit.INCOMPLETE
+    return Exit.OK
