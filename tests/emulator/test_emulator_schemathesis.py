@@ -117,47 +117,32 @@ def _pin(case: schemathesis.Case, fake: FakePostHog, initial: list[dict[str, Any
     pool = initial if pick % 4 == 0 or not live else live
     person = pool[pick % len(pool)]
     meta = case.meta
-    integer_id = _id_is_integer(case.operation.path, case.method)
-    generated = str(case.path_parameters.get("id", ""))
-    # A negative example's non-integer id (where the schema wants one) is its violation: kept.
-    bad_id = integer_id and not generated.lstrip("-").isdigit()
-    negative = meta is not None and not meta.generation.mode.is_positive
-    if "id" in case.path_parameters and not (negative and bad_id):
-        # Where the schema types `id` as an integer (see test_detail_actions_accept_a_uuid),
-        # only the numeric id is schema-valid.
-        numeric = pick % 2 or integer_id
-        case.path_parameters["id"] = str(person["id"] if numeric else person["uuid"])
-    if meta is None or not meta.generation.mode.is_positive or pick % 2:
-        return
-    query = case.query if isinstance(case.query, dict) else None
+    positive = meta is not None and meta.generation.mode.is_positive
+    if "id" in case.path_parameters:
+        # Every `{id}` takes a numeric id or a UUID (PersonViewSet.safely_get_object).
+        case.path_parameters["id"] = str(person["id"] if pick % 2 else person["uuid"])
     body = case.body if isinstance(case.body, dict) else None
     path = case.operation.path
+    if positive and body is not None and path.endswith("/reset_person_distinct_id/"):
+        # Every positive example: an empty distinct_id (schema-valid, a server 400 pinned in
+        # test_emulator_writes.py) would otherwise leave the success answer unchecked
+        # whenever the few examples all draw one.
+        body["distinct_id"] = body.get("distinct_id") or "someone"
+    if not positive or pick % 2:
+        return
+    query = case.query if isinstance(case.query, dict) else None
     if query is not None and path.endswith("/cohorts/"):
         query["person_id"] = str(person["id"])
     elif query is not None and path.endswith("/properties_at_time/"):
-        # A person with string properties only: the schema types them as strings, the server
-        # sends them as they are (see test_properties_at_time_with_non_string_values_conforms).
-        person = next(p for p in pool if all(isinstance(v, str) for v in p["properties"].values()))
         query.pop("person_id" if pick % 3 else "distinct_id", None)
         if "person_id" in query:
             query["person_id"] = str(person["id"])
         else:
             query["distinct_id"] = person["distinct_ids"][0]
         query["timestamp"] = "2030-01-01T00:00:00Z"
-    elif body is not None and path.endswith("/split/"):
-        if "main_distinct_id" in body:
-            body.pop("distinct_ids_to_split", None)
-            body["main_distinct_id"] = person["distinct_ids"][0]
-    elif body is not None and path.endswith("/reset_person_distinct_id/"):
-        body["distinct_id"] = body.get("distinct_id") or "someone"
-
-
-def _id_is_integer(path: str, method: str) -> bool:
-    operation = RAW["paths"][path].get(method.lower(), {})
-    return any(
-        p.get("name") == "id" and p.get("schema", {}).get("type") == "integer"
-        for p in operation.get("parameters", [])
-    )
+    elif body is not None and path.endswith("/split/") and "main_distinct_id" in body:
+        body.pop("distinct_ids_to_split", None)
+        body["main_distinct_id"] = person["distinct_ids"][0]
 
 
 _initial: dict[int, list[dict[str, Any]]] = {}
