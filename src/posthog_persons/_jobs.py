@@ -30,7 +30,7 @@ from .models import (
     DeletionWaitResult,
     Person,
 )
-from .paginator import PageCursor
+from .paginator import MAX_PAGE_SIZE, PageCursor
 
 if TYPE_CHECKING:
     from ._calls import Reply
@@ -107,6 +107,13 @@ def iter_persons(
     if properties is not None:
         filters["properties"] = check.property_filters(properties)
     size = check.positive_int(page_size, "page_size")
+    if size > MAX_PAGE_SIZE:
+        raise InvalidInputError(
+            f"page_size {size:,} is above the server's largest page of {MAX_PAGE_SIZE:,} rows "
+            "(it would answer 50,000 and no next link, silently dropping the rest); use at "
+            f"most {MAX_PAGE_SIZE:,}",
+            reason="page too large",
+        )
     return _paginate(origin, "persons_list", filters, size, _convert.person, _person_key)
 
 
