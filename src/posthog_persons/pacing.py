@@ -1,18 +1,24 @@
 """THE pacing rule: stay inside the server's rate limits instead of waiting for 429s.
 
-PostHog limits each personal API key (see ../shared/posthog-persons-api.md):
+PostHog throttles each personal API key (posthog/api/person.py, `PersonViewSet.get_throttles`;
+the rates in posthog/api/person.py and posthog/rate_limit.py):
 
-- delete actions (`DELETE .../persons/{id}/`, `bulk_delete`, `delete_events`,
-  `delete_recordings`): 480 per minute and 4800 per hour;
-- every other persons request (reads, lookups, property updates): 240 per minute and 1200 per
-  hour (the analytics burst throttle).
+- delete actions (`destroy`, `bulk_delete`, `delete_events`, `delete_recordings`):
+  `PersonsDeleteBurstThrottle` 480/minute and `PersonsDeleteSustainedThrottle` 4800/hour;
+- every other persons request (list, retrieve, lookups, deletion_status, property updates):
+  `ClickHouseBurstRateThrottle` only, 240/minute and no hourly cap. (180/minute + 1200/hour,
+  `PersonsWebBurstThrottle`/`PersonsWebSustainedThrottle`, apply to browser sessions, not keys.)
 
 The pacer keeps, for each budget, a sliding window of the times of the requests it let through.
 A request goes at once when every budget of its kind has room, so a burst the server allows
 (say 201 list calls) runs at full speed; only a request that would exceed a budget waits, until
 the oldest request of the full window leaves it. Every attempt counts, retries included, since
-the server counts them too. Thread-safe: one lock guards the windows, and nobody sleeps while
-holding it. `rate_limits=None` on the client switches pacing off (e.g. for a private emulator).
+the server counts them too.
+
+One Pacer may be shared by several clients, threads and asyncio tasks of one process (the
+server counts per key): one lock guards the windows, nobody sleeps or awaits while holding it,
+and a caller that must wait is told how long and asks again. `rate_limits=None` on the client
+switches pacing off (e.g. for a private emulator).
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from ._sansio import Sleep
 
 __all__ = [
     "DEFAULT_RATE_LIMITS",
+    "DELETE_BUDGETS",
+    "READ_BUDGETS",
+    "THROTTLE_WINDOW",
     "Budget",
     "Pacer",
     "RateLimits",
@@ -77,12 +86,23 @@ class Budget:
         return f"{self.limit} per {self.seconds:g}s"
 
 
+#: posthog/api/person.py: PersonsDeleteBurstThrottle.rate = "480/minute",
+#: PersonsDeleteSustainedThrottle.rate = "4800/hour" (both keyed by the personal API key).
+DELETE_BUDGETS = (Budget(480, 60.0), Budget(4800, 3600.0))
+#: posthog/rate_limit.py: ClickHouseBurstRateThrottle.rate = "240/minute"; for a personal API
+#: key, PersonViewSet.get_throttles returns it alone for every non-delete action: no hourly cap.
+READ_BUDGETS = (Budget(240, 60.0),)
+#: The window a 429 without Retry-After is waited out for when no budget says otherwise: both
+#: burst throttles above (the ones a burst trips) count per minute.
+THROTTLE_WINDOW = 60.0
+
+
 @attrs.frozen
 class RateLimits:
-    """The budgets the client paces itself to; the defaults are PostHog cloud's limits."""
+    """The budgets the client paces itself to; the defaults are PostHog's, per personal key."""
 
-    deletes: tuple[Budget, ...] = (Budget(480, 60.0), Budget(4800, 3600.0))
-    reads: tuple[Budget, ...] = (Budget(240, 60.0), Budget(1200, 3600.0))
+    deletes: tuple[Budget, ...] = DELETE_BUDGETS
+    reads: tuple[Budget, ...] = READ_BUDGETS
 
     def budgets(self, kind: RequestKind) -> tuple[Budget, ...]:
         return self.deletes if kind == "delete" else self.reads
@@ -135,14 +155,22 @@ class _Window:
 
 
 class Pacer:
-    """Sliding-window pacing over a RateLimits value; the clock is injectable for tests."""
+    """Sliding-window pacing over a RateLimits value, shareable by every user of one key.
 
-    def __init__(self, limits: RateLimits, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits = limits
+    Several clients (`PersonsClient(pacer=...)`), threads and asyncio tasks of one process may
+    share one Pacer: `reserve` never blocks (it takes a slot or says how long to wait), so a
+    waiting thread or task sleeps outside the lock and lets the others through. The clock is
+    injectable for tests.
+    """
+
+    def __init__(
+        self, limits: RateLimits | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limits = DEFAULT_RATE_LIMITS if limits is None else limits
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[RequestKind, list[_Window]] = {
-            kind: [_Window(budget) for budget in limits.budgets(kind)]
+            kind: [_Window(budget) for budget in self.limits.budgets(kind)]
             for kind in ("delete", "read")
         }
 
@@ -151,13 +179,14 @@ class Pacer:
         with self._lock:
             now = self._clock()
             windows = self._windows[kind]
-            waits = [(window.wait(now), window.budget) for window in windows]
-            wait = max((w for w, _ in waits), default=0.0)
+            wait = 0.0
+            for window in windows:
+                wait = max(wait, window.wait(now))
             if wait == 0.0:
                 for window in windows:
                     window.times.append(now)
                 return 0.0
-        full = ", ".join(str(budget) for w, budget in waits if w > 0.0)
+            full = ", ".join(str(w.budget) for w in windows if w.wait(now) > 0.0)
         logger.info("pacing: waiting %.2fs to stay within %s %s requests", wait, full, kind)
         return wait
 
@@ -165,3 +194,7 @@ class Pacer:
         """A sub-flow that sleeps until a slot is reserved."""
         while (wait := self.reserve(kind)) > 0:
             yield Sleep(wait)
+
+    def throttle_window(self, kind: RequestKind) -> float | None:
+        """The shortest window of this kind's budgets (the burst throttle's), None if unpaced."""
+        return min((budget.seconds for budget in self.limits.budgets(kind)), default=None)
