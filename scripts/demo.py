@@ -2,9 +2,11 @@
 """`make demo`: a full GDPR-style erasure through the public client.
 
 By default it starts the bundled emulator (`posthog_persons.testing`) as a real HTTP server on
-127.0.0.1 with a few thousand persons, then: finds persons by a property filter, bulk deletes
-them by distinct id with their events, shows progress, polls the deletion status until every
-event deletion is completed, and prints a short report.
+127.0.0.1 with a few thousand persons, answering bulk deletes as newer PostHog deployments do
+(the profiles are queued for deletion and vanish a little later), then: finds persons by a
+property filter, bulk deletes them by distinct id with their events, shows progress, waits
+until they are erased (every event deletion completed and every person gone), and prints a
+short report.
 
 With `--live` it talks to the real PostHog project named by POSTHOG_PERSONAL_API_KEY,
 POSTHOG_PROJECT_ID and POSTHOG_HOST; it is read-only (it counts what it would delete) unless
@@ -26,8 +28,12 @@ from posthog_persons import BulkDeleteProgress, PersonsClient, PostHogError
 def emulated_project(persons: int, seed: int) -> Iterator[PersonsClient]:
     from posthog_persons.testing import FakePostHog
 
-    # Event deletions "complete" a few seconds after they are queued (days on the real server).
-    fake = FakePostHog(persons=persons, seed=seed, deletion_delay=3.0)
+    # Event deletions "complete" a few seconds after they are queued (days on the real server);
+    # the profiles are queued too, and vanish 2 seconds after the bulk delete.
+    fake = FakePostHog(
+        persons=persons, seed=seed, deletion_delay=3.0,
+        queued_deletion=True, queued_deletion_delay=2.0,
+    )  # fmt: skip
     with fake.serve(port=0) as server:
         print(f"emulator: {persons} persons at {server.url} (project {fake.project_id})")
         with PersonsClient(
@@ -39,7 +45,7 @@ def emulated_project(persons: int, seed: int) -> Iterator[PersonsClient]:
 def show_progress(progress: BulkDeleteProgress) -> None:
     print(
         f"  batch {progress.batches_done}: {progress.ids_sent} ids sent, "
-        f"{progress.persons_deleted} persons deleted"
+        f"{progress.persons_deleted} persons deleted, {progress.persons_queued} queued"
     )
 
 
@@ -62,21 +68,24 @@ def erase(client: PersonsClient, plan: str, *, delete: bool, wait_timeout: float
         distinct_ids=distinct_ids, delete_events=True, on_progress=show_progress
     )
     print(
-        f"   {result.persons_deleted} persons deleted in {result.batches} requests "
-        f"({time.monotonic() - started:.1f} s); {len(result.errors)} errors; "
-        f"{len(result.person_uuids)} event deletions queued"
+        f"   {result.persons_deleted} persons deleted and {result.persons_queued} queued for "
+        f"deletion in {result.batches} requests ({time.monotonic() - started:.1f} s); "
+        f"{len(result.errors)} errors; {len(result.person_uuids)} event deletions queued"
     )
 
-    print("3. waiting for the event deletions to complete ...")
+    print("3. waiting until they are erased (events deleted, persons gone) ...")
     wait = client.wait_for_deletions(result.person_uuids, timeout=wait_timeout, poll_interval=1.0)
-    print(f"   completed {len(wait.completed)}, pending {len(wait.pending)}")
+    print(
+        f"   erased {len(wait.completed)}, events pending {len(wait.pending)}, no record "
+        f"{len(wait.unknown)}, still existing {len(wait.still_existing)}"
+    )
 
     print("4. report")
     print(f"   distinct ids requested : {result.requested}")
     print(f"   persons found          : {result.persons_found}")
-    print(f"   persons deleted        : {result.persons_deleted}")
+    print(f"   persons deleted        : {result.persons_deleted} (+{result.persons_queued} queued)")
     print(f"   deletion errors        : {len(result.errors)}")
-    print(f"   event deletions done   : {len(wait.completed)}/{len(result.person_uuids)}")
+    print(f"   persons erased         : {len(wait.completed)}/{len(result.person_uuids)}")
     left = sum(1 for _ in client.iter_persons(properties=filters))
     print(f"   persons left with plan = {plan!r}: {left}")
     return 0 if wait.done and not result.errors and left == 0 else 1

@@ -126,6 +126,12 @@ def positive_int(value: object, name: str) -> int:
     return value
 
 
+def flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be True or False, got {_show(value)}")
+    return value
+
+
 def seconds(value: object, name: str, *, allow_zero: bool) -> float:
     number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else -1
     if not (number > 0 or (allow_zero and number == 0)):  # also rejects NaN

@@ -80,11 +80,12 @@ class IdStream:
                 batch.append(item)
         return batch
 
-    def after(self, batch: list[str]) -> tuple[list[str], Iterator[Any] | None]:
-        """What is left if `batch` was not sent: (remaining ids, unconsumed iterator)."""
+    def after(self, unsent: list[str]) -> tuple[list[str], Iterator[Any] | None]:
+        """What is left if the ids taken last (`unsent`) were not sent: (remaining ids,
+        unconsumed iterator)."""
         if self._rest is None:
-            return batch + self._ready[self._position :], None
-        return batch, self._rest
+            return unsent + self._ready[self._position :], None
+        return unsent, self._rest
 
 
 def _tuple(items: list[str] | None) -> tuple[str, ...] | None:
@@ -150,14 +151,25 @@ class BulkDeleteJob:
         self._extra: dict[str, Any] = {}
 
     def next_batch(self) -> list[str]:
-        """The next batch to send; empty when done."""
+        """The next batch to send; empty when done. A bad id raises BulkDeleteInputError."""
+        batch, bad = self.read_batch()
+        if bad is not None:
+            raise self.bad_input(bad)
+        return batch
+
+    def read_batch(self) -> tuple[list[str], _BadId | None]:
+        """The next batch, or ([], the bad id found reading it): reading ahead, the error is
+        raised only once the batch in flight is accounted for (`bad_input`)."""
         try:
-            return self.stream.take(self.batch_size)
+            return self.stream.take(self.batch_size), None
         except _BadId as bad:
-            remaining, unconsumed = self.stream.after(bad.taken)
-            raise BulkDeleteInputError(
-                bad.error, result=self.result(), remaining=remaining, unconsumed=unconsumed
-            ) from bad.error
+            return [], bad
+
+    def bad_input(self, bad: _BadId) -> BulkDeleteInputError:
+        remaining, unconsumed = self.stream.after(bad.taken)
+        return BulkDeleteInputError(
+            bad.error, result=self.result(), remaining=remaining, unconsumed=unconsumed
+        )
 
     def body(self, batch: list[str]) -> dict[str, Any]:
         return {self.field: batch, **self.flags}
@@ -217,8 +229,10 @@ class BulkDeleteJob:
             ),
         )
 
-    def failure(self, cause: PostHogError, batch: list[str]) -> BulkDeleteError:
-        remaining, unconsumed = self.stream.after(batch)
+    def failure(self, cause: PostHogError, unsent: list[str]) -> BulkDeleteError:
+        """The error for a job stopped by `cause`; `unsent`: every id taken but not confirmed
+        (the failed batch, and the next one when it was read ahead)."""
+        remaining, unconsumed = self.stream.after(unsent)
         return BulkDeleteError(
             cause, result=self.result(), remaining=remaining, unconsumed=unconsumed
         )

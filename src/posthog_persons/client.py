@@ -305,20 +305,32 @@ class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
         return drive(flow, self._perform)
 
     def wait_for_deletions(
-        self, person_uuids: Iterable[str], *, timeout: float, poll_interval: float = 60.0
+        self,
+        person_uuids: Iterable[str],
+        *,
+        timeout: float,
+        poll_interval: float = 60.0,
+        delete_events: bool = True,
+        keep_person: bool = False,
     ) -> DeletionWaitResult:
-        """Poll until no event deletion of these UUIDs is pending, or `timeout` seconds pass.
+        """Poll until these persons are erased, nothing can change any more, or `timeout`.
 
-        A round pages through the pending list (100 a page), so it costs
-        ceil(pending / 100) requests however many UUIDs are awaited. Returns `done=False` at
-        the timeout; slowness, rate limits and transient errors never raise. `timeout=0`: one
-        round, no sleep. The timeout is checked between rounds: a request of the last round
-        that is being retried (Retry-After, backoff) can carry the return past it by the
+        Erased means: the event deletion is completed (with `delete_events`, as passed to
+        bulk_delete) and the person no longer exists (unless `keep_person`). The first round
+        reads the deletion records of every status, later rounds only the pending list, with
+        large pages (STATUS_PAGE_SIZE), so a round costs about ceil(list / page) requests
+        however many UUIDs are awaited (up to 20 are asked for one by one); once no event
+        deletion is pending, the persons are looked up by UUID, 200 a request.
+        The result sorts every UUID into completed / pending / unknown (no record: never
+        counted completed) / still_existing; `done` only when all are completed. Slowness,
+        rate limits and transient errors never raise: `done=False` at the timeout. `timeout=0`:
+        one round, no sleep. The timeout is checked between rounds: a request of the last
+        round that is being retried (Retry-After, backoff) can carry the return past it by the
         retry policy's waits.
         """
         flow = _jobs.wait_for_deletions(
-            self._settings.origin, person_uuids, timeout=timeout,
-            poll_interval=poll_interval, clock=self._clock,
+            self._settings.origin, person_uuids, timeout=timeout, poll_interval=poll_interval,
+            clock=self._clock, delete_events=delete_events, keep_person=keep_person,
         )  # fmt: skip
         return self._run(flow)
 
@@ -426,12 +438,18 @@ class AsyncPersonsClient(_BaseClient[httpx.AsyncBaseTransport, "AsyncSleep"]):
         return adrive(flow, self._perform)
 
     async def wait_for_deletions(
-        self, person_uuids: Iterable[str], *, timeout: float, poll_interval: float = 60.0
+        self,
+        person_uuids: Iterable[str],
+        *,
+        timeout: float,
+        poll_interval: float = 60.0,
+        delete_events: bool = True,
+        keep_person: bool = False,
     ) -> DeletionWaitResult:
         """Async twin of PersonsClient.wait_for_deletions."""
         flow = _jobs.wait_for_deletions(
-            self._settings.origin, person_uuids, timeout=timeout,
-            poll_interval=poll_interval, clock=self._clock,
+            self._settings.origin, person_uuids, timeout=timeout, poll_interval=poll_interval,
+            clock=self._clock, delete_events=delete_events, keep_person=keep_person,
         )  # fmt: skip
         return await self._run(flow)
 

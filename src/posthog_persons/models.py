@@ -141,12 +141,20 @@ class BulkDeleteResult:
 
 @attrs.frozen
 class DeletionWaitResult:
-    """What `wait_for_deletions` saw: `done` is True when nothing it waits for is pending.
+    """What `wait_for_deletions` saw; `done` is True when every awaited person is erased.
 
-    `completed` holds the UUIDs with no pending event deletion left (this includes a UUID that
-    never had one, e.g. a person that was not found); `pending` the others, in input order.
+    Each UUID is in exactly one group, in input order:
+    - `completed`: erased: its event deletion is completed (when awaited) and the person no
+      longer exists (when awaited: not with keep_person);
+    - `pending`: its event deletion is still pending;
+    - `unknown`: the server has no event deletion record for it (a UUID that matched no person,
+      another project, lost records): never counted as completed;
+    - `still_existing`: its event deletion is through (or not awaited) but the batch lookup
+      still finds the person (a deployment that deletes profiles later, or a deletion error).
     """
 
     completed: tuple[str, ...]
     pending: tuple[str, ...]
     done: bool
+    unknown: tuple[str, ...] = ()
+    still_existing: tuple[str, ...] = ()

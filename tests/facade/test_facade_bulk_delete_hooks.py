@@ -167,3 +167,109 @@ def test_async_hooks_and_queued_counts(make_async_client) -> None:
     result = run_async(main())
     assert [len(p.person_uuids or ()) for p in plans] == [20, 10]
     assert result.persons_queued == 30 and [p.persons_queued for p in progress] == [20, 30]
+
+
+# --- the lookups of batch k+1 overlap batch k's delete ---------------------------------------
+
+
+def test_the_next_batchs_lookups_run_while_this_batchs_delete_is_in_flight(make_client) -> None:
+    """The delete of batch 1 is held until the lookup of batch 2 has arrived: only an overlap
+    lets the job finish (a sequential one would time out the wait and fail the test)."""
+    import threading
+
+    persons = {f"d{i}": i for i in range(1500)}
+    serve = server(persons=persons)
+    second_lookup = threading.Event()
+    order: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        data = body(request)
+        if request.url.path.endswith("/batch_by_distinct_ids/"):
+            order.append(f"lookup {data['distinct_ids'][0]}")
+            if data["distinct_ids"][0] == "d1000":
+                second_lookup.set()
+        else:
+            order.append(f"delete {data['distinct_ids'][0]}")
+            if data["distinct_ids"][0] == "d0":
+                assert second_lookup.wait(timeout=10), "batch 2's lookup never overlapped"
+        return serve(request)
+
+    client, _ = make_client(handle)
+    plans: list[BulkDeleteBatch] = []
+    result = client.bulk_delete(distinct_ids=list(persons), delete_events=True,
+                                before_batch=plans.append)  # fmt: skip
+    assert result.persons_found == 1500 and len(result.person_uuids) == 1500
+    assert order.index("lookup d1000") < order.index("delete d1000")
+    assert [len(p.person_uuids or ()) for p in plans] == [1000, 500]
+
+
+def test_a_lookup_failing_ahead_stops_after_the_batch_in_flight_is_recorded(make_client) -> None:
+    persons = {f"d{i}": i for i in range(2500)}
+    serve = server(persons=persons)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        lookup = request.url.path.endswith("/batch_by_distinct_ids/")
+        if lookup and body(request)["distinct_ids"][0] == "d1200":  # batch 2's 2nd lookup
+            return httpx.Response(503, json={"detail": "down"})
+        return serve(request)
+
+    client, recorder = make_client(handle, max_retries=0)
+    progress: list[BulkDeleteProgress] = []
+    ids = list(persons)
+    with pytest.raises(BulkDeleteError) as caught:
+        client.bulk_delete(distinct_ids=ids, delete_events=True, on_progress=progress.append)
+    error = caught.value
+    assert [p.batches_done for p in progress] == [1] and error.result.persons_deleted == 1000
+    assert error.remaining == ids[1000:] and isinstance(error, ServerError)
+    deletes = [r for r in recorder.requests if r.url.path.endswith("/bulk_delete/")]
+    assert len(deletes) == 1
+
+
+def test_a_delete_failing_while_the_next_batch_was_read_ahead_keeps_both(make_client) -> None:
+    persons = {f"d{i}": i for i in range(2500)}
+    client, _ = make_client(server(persons=persons, fail_batch=1), max_retries=0)
+    source = iter(list(persons))  # an iterator: the read-ahead batch must not be lost
+    with pytest.raises(BulkDeleteError) as caught:
+        client.bulk_delete(distinct_ids=source, delete_events=True)
+    error = caught.value
+    assert error.remaining == list(persons)[:2000]
+    assert list(error.resume_ids()) == list(persons)
+
+
+def test_a_bad_id_read_ahead_is_raised_after_the_batch_in_flight(make_client) -> None:
+    persons = {f"d{i}": i for i in range(1000)}
+    client, _ = make_client(server(persons=persons))
+    source = iter([*persons, "d1000", "bad\x00id", "d1001"])
+    progress: list[BulkDeleteProgress] = []
+    with pytest.raises(BulkDeleteError) as caught:
+        client.bulk_delete(distinct_ids=source, delete_events=True, on_progress=progress.append)
+    assert [p.batches_done for p in progress] == [1]
+    assert caught.value.result.persons_deleted == 1000
+    assert list(caught.value.resume_ids()) == ["d1000", "d1001"]
+    assert isinstance(caught.value, InvalidInputError)
+
+
+def test_async_lookups_overlap_the_delete_too(make_async_client) -> None:
+    import asyncio
+
+    persons = {f"d{i}": i for i in range(1500)}
+    serve = server(persons=persons)
+    in_flight: set[str] = set()
+    overlapped = False
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        nonlocal overlapped
+        kind = "lookup" if request.url.path.endswith("/batch_by_distinct_ids/") else "delete"
+        in_flight.add(kind)
+        overlapped = overlapped or in_flight == {"lookup", "delete"}
+        await asyncio.sleep(0.01)
+        in_flight.discard(kind)
+        return serve(request)
+
+    client, _ = make_async_client(handle)
+
+    async def main() -> Any:
+        async with client:
+            return await client.bulk_delete(distinct_ids=list(persons), delete_events=True)
+
+    assert run_async(main()).persons_found == 1500 and overlapped

@@ -259,7 +259,8 @@ def test_public_signatures_are_the_issues_contract() -> None:
                         ("before_batch", kw, None), ("on_progress", kw, None)],
         "deletion_status": [("person_uuids", kw, None), ("status", kw, "all")],
         "wait_for_deletions": [("person_uuids", pos, empty), ("timeout", kw, empty),
-                               ("poll_interval", kw, 60.0)],
+                               ("poll_interval", kw, 60.0), ("delete_events", kw, True),
+                               ("keep_person", kw, False)],
     }  # fmt: skip
     init = [("api_key", pos, None), ("project_id", kw, None), ("environment_id", kw, None),
             ("host", kw, None), ("timeout", kw, 30.0), ("max_retries", kw, 5),

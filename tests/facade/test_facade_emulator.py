@@ -51,3 +51,64 @@ def test_full_erasure_async() -> None:
 
     run_async(main())
     assert fake.contract_errors == []
+
+
+def _client(fake: object, **options: object) -> PersonsClient:
+    return PersonsClient(
+        fake.api_key, project_id=fake.project_id, host=fake.host,  # type: ignore[attr-defined]
+        transport=fake.transport(), clock=fake.now, sleep=fake.advance,  # type: ignore[attr-defined]
+        **options,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_queued_profile_deletion_is_done_only_when_the_persons_are_gone() -> None:
+    """Newer deployments: persons_deleted 0, persons_queued_for_deletion N, profiles vanish
+    later. Never counted as failures; the wait is done only once they are gone."""
+    fake = testing.FakePostHog(
+        persons=250, deletion_delay=60, queued_deletion=True, queued_deletion_delay=900
+    )
+    with _client(fake) as client:
+        uuids = [p.uuid for p in client.iter_persons(page_size=1000)]
+        result = client.bulk_delete(ids=uuids, delete_events=True, batch_size=100)
+        assert (result.persons_deleted, result.persons_queued, result.errors) == (0, 250, ())
+        assert len(result.person_uuids) == 250 and result.batches == 3
+        early = client.wait_for_deletions(uuids, timeout=300, poll_interval=120)
+        assert not early.done and len(early.still_existing) == 250 and early.pending == ()
+        late = client.wait_for_deletions(uuids, timeout=1200, poll_interval=120)
+        assert late.done and len(late.completed) == 250
+        assert list(client.iter_persons()) == []
+    assert fake.contract_errors == []
+
+
+def test_a_lookup_answering_null_results_stops_the_erasure_as_a_server_failure() -> None:
+    """Issue 11 #3 against the emulator's transform: nothing deleted, nothing "complete"."""
+    from posthog_persons import BulkDeleteError, MalformedResponseError
+
+    fake = testing.FakePostHog(persons=50)
+    fake.transform("persons_batch_by_distinct_ids_create", lambda b: {**b, "results": None})
+    with _client(fake) as client:
+        ids = [d for p in client.iter_persons() for d in p.distinct_ids]
+        with pytest.raises(BulkDeleteError) as caught:
+            client.bulk_delete(distinct_ids=ids, delete_events=True)
+        assert isinstance(caught.value, MalformedResponseError)
+        assert caught.value.remaining == list(dict.fromkeys(ids))
+        assert len(list(client.iter_persons())) == 50
+    fake.transform("persons_list", lambda b: {**b, "results": None})
+    with _client(fake) as client, pytest.raises(MalformedResponseError):
+        list(client.iter_persons())
+
+
+def test_a_key_echoed_in_an_error_body_is_redacted() -> None:
+    from posthog_persons import PermissionDeniedError
+
+    fake = testing.FakePostHog(persons=5)
+    fake.override(
+        "persons_bulk_delete_create", status=403,
+        json=lambda request: {"detail": f"denied for {request.headers['authorization']}"},
+    )  # fmt: skip
+    with _client(fake) as client:
+        uuids = [p.uuid for p in client.iter_persons()]
+        with pytest.raises(PermissionDeniedError) as caught:
+            client.bulk_delete(ids=uuids)
+    texts = f"{caught.value} {caught.value!r} {vars(caught.value)!r}"
+    assert fake.api_key not in texts and "Bearer [REDACTED]" in texts
