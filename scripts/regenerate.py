@@ -13,7 +13,8 @@ stale and redundant actions) -> prune -> validate -> write openapi/posthog-perso
 generate generated/posthog_persons_api (custom templates: openapi/templates/) -> check that
 every operation and every function the facade pins (src/posthog_persons/_operations.py) is
 there. Nothing in the tree changes unless every step succeeds.
-Exit codes: 0 done, 1 drift found by --check, 2 error or refusal.
+Exit codes: 0 done, 1 drift found by --check, 2 error, refusal or crash (a crash still writes
+the `--outcome` file, status failed, so the weekly workflow opens its issue).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import tomllib
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +205,14 @@ def run(args: argparse.Namespace) -> int:
         raise
     except PipelineError as error:
         if args.outcome:
-            Outcome("failed", str(error).splitlines()[0], origin).write(args.outcome)
+            Outcome("failed", _first_line(error), origin).write(args.outcome)
+        raise
+    except Exception as error:
+        # A bug in the pipeline, not in its input: the weekly run must still tell a person
+        # (its issue), and main() keeps the traceback for whoever fixes it.
+        if args.outcome:
+            summary = f"unexpected error (a bug in the pipeline): {_crash_line(error)}"
+            Outcome("failed", summary, origin).write(args.outcome)
         raise
     print(f"regenerate: {result.status}: {result.summary}")
     if args.report_out and result.status == "changed":
@@ -275,6 +284,17 @@ def _refused(refusal: PipelineRefusal, origin: str, root: Path, config: dict[str
     return Outcome("refused", refusal.title, origin, refusals=refusal.problems, report=text)
 
 
+def _first_line(error: BaseException) -> str:
+    lines = str(error).splitlines()
+    return lines[0] if lines else ""
+
+
+def _crash_line(error: BaseException) -> str:
+    """`KeyError: 'x'`: the exception's type and the first line of its message."""
+    text = _first_line(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def _emit(text: str, destination: Path | None) -> None:
     if destination is None:
         sys.stdout.write(text)
@@ -323,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("regenerate: interrupted; the tree was not changed", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # Exit 2 like any error (1 means drift found by --check), with the traceback.
+        traceback.print_exc()
+        print(f"regenerate: unexpected error (a bug): {_crash_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

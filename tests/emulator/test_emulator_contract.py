@@ -20,8 +20,7 @@ def _success_calls(fake: FakePostHog) -> list[tuple[str, str, Any]]:
     """One successful call of every operation the 2026 server serves to API keys."""
     person = fake.persons[0]
     pid, puid, did = person["id"], person["uuid"], person["distinct_ids"][0]
-    # String properties only: see test_properties_at_time_with_non_string_values_conforms.
-    fake.add_person(["pat"], {"plan": "pro"})
+    fake.add_person(["pat"], {"plan": "pro", "logins": 3})
     filters = json.dumps([{"key": "plan", "value": "pro", "operator": "exact", "type": "person"}])
     return [
         ("GET", f"{PERSONS}?limit=10&offset=10&include_total=1", None),
@@ -74,37 +73,39 @@ def test_queued_deletion_answers_conform() -> None:
     assert fake.contract_errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=EmulatorContractError,
-    reason=(
-        "server wins, overlay missing: properties_at_time sends the point-in-time property "
-        "values as they are (posthog/api/person.py properties_at_time replaces `properties` "
-        "after serialising); the 2026 schema's PersonPropertiesAtTimeResponse types them as "
-        "strings or null"
-    ),
-)
 def test_properties_at_time_with_non_string_values_conforms() -> None:
-    fake = FakePostHog([{"distinct_ids": ["d"], "properties": {"logins": 3}}], seed=1)
+    # The server sends the point-in-time values as they were set (PersonViewSet.
+    # properties_at_time replaces `properties` after serialising); the overlay says so.
+    props = {"logins": 3, "pro": True, "tags": ["a"], "plan": None}
+    fake = FakePostHog([{"distinct_ids": ["d"], "properties": props}], seed=1)
     with fake.client() as client:
-        client.get(
+        response = client.get(
             f"{PERSONS}properties_at_time/", params={"distinct_id": "d", "timestamp": "2030-01-01"}
         )
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "server wins, overlay missing: activity, emails, push_notifications and "
-        "properties_timeline take a numeric id or a UUID (posthog/api/person.py "
-        "safely_get_object); the 2026 schema types their {id} as an integer"
-    ),
-)
-def test_detail_actions_accept_a_uuid() -> None:
-    fake = FakePostHog(1, seed=1)
-    with fake.client() as client:
-        response = client.get(f"{PERSONS}{fake.persons[0]['uuid']}/emails/")
     assert response.status_code == 200
+    assert response.json()["properties"] == props
+    assert fake.contract_errors == []
+
+
+@pytest.mark.parametrize("action", ["activity", "emails", "push_notifications"])
+def test_detail_actions_accept_a_uuid(action: str) -> None:
+    # They get their person with get_object() -> PersonViewSet.safely_get_object (numeric id
+    # or UUID); the overlay types their {id} as a string.
+    fake = FakePostHog(2, seed=1)
+    with fake.client() as client:
+        response = client.get(f"{PERSONS}{fake.persons[0]['uuid']}/{action}/")
+        missing = client.get(f"{PERSONS}00000000-0000-4000-8000-000000000000/{action}/")
+    assert response.status_code == 200, response.text
+    assert missing.status_code == 404
+    assert fake.contract_errors == []
+
+
+def test_properties_timeline_accepts_a_uuid() -> None:
+    fake = FakePostHog(1, seed=1, scopes=[])  # declares no scope: a legacy (unscoped) key only
+    with fake.client() as client:
+        response = client.get(f"{PERSONS}{fake.persons[0]['uuid']}/properties_timeline/")
+    assert response.status_code == 200, response.text
+    assert fake.contract_errors == []
 
 
 def test_error_paths_conform() -> None:
@@ -141,6 +142,22 @@ def test_request_violations_are_400_naming_the_problem() -> None:
             assert response.status_code == 400, path
             assert response.json()["attr"] == "limit"
             assert "limit" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_an_update_without_properties_is_400(method: str) -> None:
+    # PATCH is partial_update -> the overridden PersonViewSet.update, which answers 400 when
+    # request.data["properties"] is missing or null, as for PUT; the overlay requires it.
+    fake = FakePostHog(1, seed=1)
+    url = f"{PERSONS}{fake.persons[0]['id']}/"
+    with fake.client() as client:
+        for body in ({}, {"properties": None}):
+            response = client.request(method, url, json=body)
+            assert response.status_code == 400, body
+            assert "properties" in response.json()["detail"], body
+        assert client.request(method, url).status_code == 400
+        assert client.request(method, url, json={"properties": {"a": 1}}).status_code == 202
+    assert fake.contract_errors == []
 
 
 def _broken_schema(tmp_path: Path) -> Path:

@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.specs.openapi.checks import (
     allow_header_conformance,
-    negative_data_rejection,
     positive_data_acceptance,
     unsupported_method,
 )
@@ -171,11 +170,6 @@ def _exercise(case: schemathesis.Case, fake: FakePostHog, base_url: str) -> requ
     # The server's `Allow` (DRF's allowed_methods) lists create (POST persons/) and destroy
     # (DELETE persons/{id}/), which it serves but the schema hides: it cannot match.
     excluded = [positive_data_acceptance, allow_header_conformance]
-    if case.operation.path.endswith("/deletion_status/"):
-        # DRF's LimitOffsetPagination reads limit/offset leniently (junk falls back to the
-        # default), so "invalid" values there are accepted, as by the server;
-        # test_emulator_writes.py pins that and the 400s for bad status/person_uuid.
-        excluded.append(negative_data_rejection)
     if case.method.upper() == "DELETE" and case.operation.path.endswith("/persons/{id}/"):
         # destroy: hidden from the schema (exclude=True), still served (202), not a 405.
         excluded.append(unsupported_method)

@@ -194,6 +194,39 @@ def test_statuses_and_bodies_follow_the_server(corrected_2026: dict[str, Any]) -
         assert "content" in paths[BASE + action]["get"]["responses"]["200"]
 
 
+def test_where_the_schema_and_the_server_disagree_the_server_wins(
+    corrected_2026: dict[str, Any],
+) -> None:
+    paths, schemas = corrected_2026["paths"], corrected_2026["components"]["schemas"]
+    # properties_at_time sends property values as they are (numbers, booleans...).
+    at_time = schemas["PersonPropertiesAtTimeResponse"]["properties"]["properties"]
+    assert at_time["additionalProperties"] is True
+    # A numeric id or a UUID wherever the person is in the path (safely_get_object).
+    for path, item in paths.items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter["name"] == "id":
+                    assert parameter["schema"] == {"type": "string"}, (method, path)
+    # PUT and PATCH both need a body with non-null properties (PersonViewSet.update).
+    for method in ("put", "patch"):
+        body = paths[BASE + "{id}/"][method]["requestBody"]
+        assert body["required"] is True
+        assert _json_schema(body) == {"$ref": REF + "PersonPropertiesUpdate"}
+    update = schemas["PersonPropertiesUpdate"]
+    assert update["required"] == ["properties"] and update["properties"]["properties"] == {
+        "type": "object",
+        "additionalProperties": True,
+    }
+    assert "PatchedPersonRecord" not in schemas
+    # deletion_status reads limit/offset leniently (DRF falls back to the default on junk).
+    parameters = paths[BASE + "deletion_status/"]["get"]["parameters"]
+    lenient = {p["name"]: p for p in parameters if p.get("name") in ("limit", "offset")}
+    assert set(lenient) == {"limit", "offset"}
+    for parameter in lenient.values():
+        assert parameter["schema"] == {"type": "string"} and parameter["allowEmptyValue"]
+        assert "default" in parameter["description"]
+
+
 def test_every_operation_declares_429_with_retry_after(corrected_2026: dict[str, Any]) -> None:
     for _, _, operation in filtering.operations(corrected_2026):
         throttled = operation["responses"]["429"]

@@ -103,6 +103,35 @@ def test_an_unreadable_source_is_a_failed_outcome(repo_copy: Path, out_dir: Path
     assert outcome.summary.startswith("schema file not found")
 
 
+def test_a_crash_is_a_failed_outcome_with_the_exception(
+    repo_copy: Path,
+    out_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import regenerate
+
+    def crash(*args: object) -> None:
+        raise KeyError("components")
+
+    monkeypatch.setattr(regenerate.generate, "generate_package", crash)
+    before, out = tree_snapshot(repo_copy), out_dir / "outcome.json"
+    argv = ["--root", str(repo_copy), "--source", str(SNAPSHOT_2026), "--outcome", str(out)]
+    assert regenerate.main(argv) == 2
+    outcome = Outcome.read(out)
+    assert outcome.status == "failed"
+    assert outcome.summary == "unexpected error (a bug in the pipeline): KeyError: 'components'"
+    assert outcome.source == str(SNAPSHOT_2026)
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().endswith("KeyError: 'components'")
+    assert tree_snapshot(repo_copy) == before
+    # And a person hears of it: the failure opens the refusal issue, naming the exception.
+    gh = FakeGh()
+    publish(outcome, gh)
+    assert gh.verbs()[-1] == "issue create"
+    assert "KeyError: 'components'" in (gh.calls[-1][1] or "")
+
+
 # --- Publishing ------------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ from .error_body import ErrorBody
 from .message_asset import MessageAsset
 from .paginated_async_deletion_status_list import PaginatedAsyncDeletionStatusList
 from .paginated_person_actor_list import PaginatedPersonActorList
-from .patched_person_record import PatchedPersonRecord
 from .person_actor import PersonActor
 from .person_actor_matched_recordings_item import PersonActorMatchedRecordingsItem
 from .person_actor_properties import PersonActorProperties
@@ -71,7 +70,6 @@ __all__ = (
     "MessageAsset",
     "PaginatedAsyncDeletionStatusList",
     "PaginatedPersonActorList",
-    "PatchedPersonRecord",
     "PersonActor",
     "PersonActorMatchedRecordingsItem",
     "PersonActorProperties",

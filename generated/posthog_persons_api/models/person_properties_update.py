@@ -17,10 +17,11 @@ T = TypeVar("T", bound="PersonPropertiesUpdate")
 
 @_attrs_define
 class PersonPropertiesUpdate:
-    """PersonViewSet.update reads only request.data["properties"] (400 without it).
+    """PersonViewSet.update (PUT, and PATCH through partial_update) reads only request.data["properties"]: 400 when it is
+    missing or null.
 
-    Attributes:
-        properties (PersonPropertiesUpdateProperties):
+        Attributes:
+            properties (PersonPropertiesUpdateProperties):
     """
 
     properties: PersonPropertiesUpdateProperties

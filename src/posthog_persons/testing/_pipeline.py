@@ -310,8 +310,7 @@ class RequestPipeline:
     ) -> ContractRequest | None:
         """The request as the schema's projects-scope operation sees it (None: not described).
 
-        The deprecated environments paths are the same operations; parameters the server
-        reads leniently are left out, since the server does not refuse them.
+        The deprecated environments paths are the same operations.
         """
         validator = self.validator
         if validator is None or not validator.covers(
@@ -319,9 +318,10 @@ class RequestPipeline:
         ):
             return None
         path = request.path.replace("/api/environments/", "/api/projects/", 1)
-        query = {k: v for k, v in request.query.items() if k not in operation.lenient_query}
         content_type = request.headers.get("content-type", "application/json")
-        return ContractRequest(request.method, path, query, request.headers, body, content_type)
+        return ContractRequest(
+            request.method, path, request.query, request.headers, body, content_type
+        )
 
     def _request_problem(
         self, request: EmulatorRequest, body: bytes, operation: Operation

@@ -45,9 +45,6 @@ class Operation:
     template: str
     # Errors this action builds itself as {"error": ...} instead of DRF's body.
     plain_errors: bool = False
-    # Query parameters the server reads leniently (falls back instead of refusing), so the
-    # schema's type for them must not turn junk into a 400.
-    lenient_query: frozenset[str] = frozenset()
     # The status of its normal answer (what an `override` without `status` answers).
     success_status: int = 200
 
@@ -73,10 +70,6 @@ def _route(suffix: str, **methods: tuple[str, str, tuple[str, ...] | None]) -> R
             scopes,
             template,
             plain_errors=action == "properties_at_time",
-            # DRF LimitOffsetPagination.get_limit/get_offset: junk falls back to the default.
-            lenient_query=(
-                frozenset({"limit", "offset"}) if action == "deletion_status" else frozenset()
-            ),
             success_status=202 if action in _ACCEPTED else 201 if action in _CREATED else 200,
         )
     return Route(re.compile(f"^{suffix}/?$"), _PERSON in suffix, operations)

@@ -18,7 +18,7 @@ from ...types import UNSET, Response, Unset
 
 def build_request(
     project_id: str,
-    id: int,
+    id: str,
     *,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def _build_response(
 
 def sync_detailed(
     project_id: str,
-    id: int,
+    id: str,
     *,
     client: AuthenticatedClient,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
@@ -109,7 +109,7 @@ def sync_detailed(
 
     Args:
         project_id (str):
-        id (int):
+        id (str):
         format_ (PersonsActivityRetrieveFormat | Unset):
 
     Raises:
@@ -135,7 +135,7 @@ def sync_detailed(
 
 def sync(
     project_id: str,
-    id: int,
+    id: str,
     *,
     client: AuthenticatedClient,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
@@ -146,7 +146,7 @@ def sync(
 
     Args:
         project_id (str):
-        id (int):
+        id (str):
         format_ (PersonsActivityRetrieveFormat | Unset):
 
     Raises:
@@ -167,7 +167,7 @@ def sync(
 
 async def asyncio_detailed(
     project_id: str,
-    id: int,
+    id: str,
     *,
     client: AuthenticatedClient,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
@@ -178,7 +178,7 @@ async def asyncio_detailed(
 
     Args:
         project_id (str):
-        id (int):
+        id (str):
         format_ (PersonsActivityRetrieveFormat | Unset):
 
     Raises:
@@ -202,7 +202,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     project_id: str,
-    id: int,
+    id: str,
     *,
     client: AuthenticatedClient,
     format_: PersonsActivityRetrieveFormat | Unset = UNSET,
@@ -213,7 +213,7 @@ async def asyncio(
 
     Args:
         project_id (str):
-        id (int):
+        id (str):
         format_ (PersonsActivityRetrieveFormat | Unset):
 
     Raises:

@@ -24,8 +24,8 @@ def build_request(
     project_id: str,
     *,
     format_: PersonsDeletionStatusListFormat | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    offset: int | Unset = UNSET,
+    limit: str | Unset = UNSET,
+    offset: str | Unset = UNSET,
     person_uuid: UUID | Unset = UNSET,
     status: PersonsDeletionStatusListStatus | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -122,8 +122,8 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     format_: PersonsDeletionStatusListFormat | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    offset: int | Unset = UNSET,
+    limit: str | Unset = UNSET,
+    offset: str | Unset = UNSET,
     person_uuid: UUID | Unset = UNSET,
     status: PersonsDeletionStatusListStatus | Unset = UNSET,
 ) -> Response[ErrorBody | PaginatedAsyncDeletionStatusList]:
@@ -134,8 +134,8 @@ def sync_detailed(
     Args:
         project_id (str):
         format_ (PersonsDeletionStatusListFormat | Unset):
-        limit (int | Unset):
-        offset (int | Unset):
+        limit (str | Unset):
+        offset (str | Unset):
         person_uuid (UUID | Unset):
         status (PersonsDeletionStatusListStatus | Unset):
 
@@ -168,8 +168,8 @@ def sync(
     *,
     client: AuthenticatedClient,
     format_: PersonsDeletionStatusListFormat | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    offset: int | Unset = UNSET,
+    limit: str | Unset = UNSET,
+    offset: str | Unset = UNSET,
     person_uuid: UUID | Unset = UNSET,
     status: PersonsDeletionStatusListStatus | Unset = UNSET,
 ) -> ErrorBody | PaginatedAsyncDeletionStatusList | None:
@@ -180,8 +180,8 @@ def sync(
     Args:
         project_id (str):
         format_ (PersonsDeletionStatusListFormat | Unset):
-        limit (int | Unset):
-        offset (int | Unset):
+        limit (str | Unset):
+        offset (str | Unset):
         person_uuid (UUID | Unset):
         status (PersonsDeletionStatusListStatus | Unset):
 
@@ -209,8 +209,8 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     format_: PersonsDeletionStatusListFormat | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    offset: int | Unset = UNSET,
+    limit: str | Unset = UNSET,
+    offset: str | Unset = UNSET,
     person_uuid: UUID | Unset = UNSET,
     status: PersonsDeletionStatusListStatus | Unset = UNSET,
 ) -> Response[ErrorBody | PaginatedAsyncDeletionStatusList]:
@@ -221,8 +221,8 @@ async def asyncio_detailed(
     Args:
         project_id (str):
         format_ (PersonsDeletionStatusListFormat | Unset):
-        limit (int | Unset):
-        offset (int | Unset):
+        limit (str | Unset):
+        offset (str | Unset):
         person_uuid (UUID | Unset):
         status (PersonsDeletionStatusListStatus | Unset):
 
@@ -253,8 +253,8 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     format_: PersonsDeletionStatusListFormat | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    offset: int | Unset = UNSET,
+    limit: str | Unset = UNSET,
+    offset: str | Unset = UNSET,
     person_uuid: UUID | Unset = UNSET,
     status: PersonsDeletionStatusListStatus | Unset = UNSET,
 ) -> ErrorBody | PaginatedAsyncDeletionStatusList | None:
@@ -265,8 +265,8 @@ async def asyncio(
     Args:
         project_id (str):
         format_ (PersonsDeletionStatusListFormat | Unset):
-        limit (int | Unset):
-        offset (int | Unset):
+        limit (str | Unset):
+        offset (str | Unset):
         person_uuid (UUID | Unset):
         status (PersonsDeletionStatusListStatus | Unset):
 

@@ -18,7 +18,7 @@ from ...types import UNSET, Response, Unset
 
 def build_request(
     project_id: str,
-    id: int,
+    id: str,
     *,
     after: str | Unset = "-30d",
     before: str | Unset = UNSET,
@@ -115,7 +115,7 @@ def _build_response(
 
 def sync_detailed(
     project_id: str,
-    id: int,
+    id: str,
     *,
     client: AuthenticatedClient,
     after: str | Unset = "-30d",
@@ -130,7 +130,7 @@ def sync_detailed(
 
     Args:
         project_id (str):
-        id (int):
+        id (str):
         after (str | Unset):  Default: '-30d'.
         before (str | Unset):
         format_ (PersonsEmailsListFormat | Unset):
@@ -164,7 +164,7 @@ def sync_detailed(
 
 def sync(
     project_id: str,
-    id: int,
+    id: str,
     *,
     client: AuthenticatedClient,
     after: str | Unset = "-30d",
@@ -179,7 +179,7 @@ def sync(
 
     Args:
         project_id (str):
-        id (int):
+        id (str):
         after (str | Unset):  Default: '-30d'.
         before (str | Unset):
         format_ (PersonsEmailsListFormat | Unset):
@@ -208,7 +208,7 @@ def sync(
 
 async def asyncio_detailed(
     project_id: str,
-    id: int,
+    id: str,
     *,
     client: AuthenticatedClient,
     after: str | Unset = "-30d",
@@ -223,7 +223,7 @@ async def asyncio_detailed(
 
     Args:
         project_id (str):
-        id (int):
+        id (str):
         after (str | Unset):  Default: '-30d'.
         before (str | Unset):
         format_ (PersonsEmailsListFormat | Unset):
@@ -255,7 +255,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     project_id: str,
-    id: int,
+    id: str,
     *,
     client: AuthenticatedClient,
     after: str | Unset = "-30d",
@@ -270,7 +270,7 @@ async def asyncio(
 
     Args:
         project_id (str):
-        id (int):
+        id (str):
         after (str | Unset):  Default: '-30d'.
         before (str | Unset):
         format_ (PersonsEmailsListFormat | Unset):

@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
-from ...models.patched_person_record import PatchedPersonRecord
+from ...models.person_properties_update import PersonPropertiesUpdate
 from ...models.persons_partial_update_format import (
     PersonsPartialUpdateFormat,
 )
@@ -20,7 +20,7 @@ def build_request(
     project_id: str,
     id: str,
     *,
-    body: PatchedPersonRecord | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
     """The httpx request (method, url, params, json, headers) this operation sends."""
@@ -45,8 +45,7 @@ def build_request(
         "params": params,
     }
 
-    if not isinstance(body, Unset):
-        _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
@@ -54,9 +53,9 @@ def build_request(
     return _kwargs
 
 
-def body_from_dict(data: dict[str, Any]) -> PatchedPersonRecord:
+def body_from_dict(data: dict[str, Any]) -> PersonPropertiesUpdate:
     """The request body of this operation, built from a plain dict (JSON field names)."""
-    return PatchedPersonRecord.from_dict(data)
+    return PersonPropertiesUpdate.from_dict(data)
 
 
 def _parse_response(
@@ -113,7 +112,7 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PatchedPersonRecord | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -124,7 +123,8 @@ def sync_detailed(
         project_id (str):
         id (str):
         format_ (PersonsPartialUpdateFormat | Unset):
-        body (PatchedPersonRecord | Unset):
+        body (PersonPropertiesUpdate): PersonViewSet.update (PUT, and PATCH through
+            partial_update) reads only request.data["properties"]: 400 when it is missing or null.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -153,7 +153,7 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PatchedPersonRecord | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -164,7 +164,8 @@ def sync(
         project_id (str):
         id (str):
         format_ (PersonsPartialUpdateFormat | Unset):
-        body (PatchedPersonRecord | Unset):
+        body (PersonPropertiesUpdate): PersonViewSet.update (PUT, and PATCH through
+            partial_update) reads only request.data["properties"]: 400 when it is missing or null.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,7 +189,7 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PatchedPersonRecord | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -199,7 +200,8 @@ async def asyncio_detailed(
         project_id (str):
         id (str):
         format_ (PersonsPartialUpdateFormat | Unset):
-        body (PatchedPersonRecord | Unset):
+        body (PersonPropertiesUpdate): PersonViewSet.update (PUT, and PATCH through
+            partial_update) reads only request.data["properties"]: 400 when it is missing or null.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -226,7 +228,7 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PatchedPersonRecord | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsPartialUpdateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """This endpoint is meant for reading and deleting persons. To create or update persons, we recommend
@@ -237,7 +239,8 @@ async def asyncio(
         project_id (str):
         id (str):
         format_ (PersonsPartialUpdateFormat | Unset):
-        body (PatchedPersonRecord | Unset):
+        body (PersonPropertiesUpdate): PersonViewSet.update (PUT, and PATCH through
+            partial_update) reads only request.data["properties"]: 400 when it is missing or null.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

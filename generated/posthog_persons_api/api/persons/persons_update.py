@@ -18,7 +18,7 @@ def build_request(
     project_id: str,
     id: str,
     *,
-    body: PersonPropertiesUpdate | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> dict[str, Any]:
     """The httpx request (method, url, params, json, headers) this operation sends."""
@@ -43,8 +43,7 @@ def build_request(
         "params": params,
     }
 
-    if not isinstance(body, Unset):
-        _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
@@ -111,7 +110,7 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
@@ -124,8 +123,8 @@ def sync_detailed(
         project_id (str):
         id (str):
         format_ (PersonsUpdateFormat | Unset):
-        body (PersonPropertiesUpdate | Unset): PersonViewSet.update reads only
-            request.data["properties"] (400 without it).
+        body (PersonPropertiesUpdate): PersonViewSet.update (PUT, and PATCH through
+            partial_update) reads only request.data["properties"]: 400 when it is missing or null.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,7 +153,7 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
@@ -167,8 +166,8 @@ def sync(
         project_id (str):
         id (str):
         format_ (PersonsUpdateFormat | Unset):
-        body (PersonPropertiesUpdate | Unset): PersonViewSet.update reads only
-            request.data["properties"] (400 without it).
+        body (PersonPropertiesUpdate): PersonViewSet.update (PUT, and PATCH through
+            partial_update) reads only request.data["properties"]: 400 when it is missing or null.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -192,7 +191,7 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> Response[Any | ErrorBody]:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
@@ -205,8 +204,8 @@ async def asyncio_detailed(
         project_id (str):
         id (str):
         format_ (PersonsUpdateFormat | Unset):
-        body (PersonPropertiesUpdate | Unset): PersonViewSet.update reads only
-            request.data["properties"] (400 without it).
+        body (PersonPropertiesUpdate): PersonViewSet.update (PUT, and PATCH through
+            partial_update) reads only request.data["properties"]: 400 when it is missing or null.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -233,7 +232,7 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-    body: PersonPropertiesUpdate | Unset = UNSET,
+    body: PersonPropertiesUpdate,
     format_: PersonsUpdateFormat | Unset = UNSET,
 ) -> Any | ErrorBody | None:
     """Only for setting properties on the person. "properties" from the request data will be updated via a
@@ -246,8 +245,8 @@ async def asyncio(
         project_id (str):
         id (str):
         format_ (PersonsUpdateFormat | Unset):
-        body (PersonPropertiesUpdate | Unset): PersonViewSet.update reads only
-            request.data["properties"] (400 without it).
+        body (PersonPropertiesUpdate): PersonViewSet.update (PUT, and PATCH through
+            partial_update) reads only request.data["properties"]: 400 when it is missing or null.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
