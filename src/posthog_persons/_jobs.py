@@ -215,11 +215,13 @@ def _bulk_delete(
     `Together([send(batch k), resolve(batch k+1)])`, so an erasure takes about
     max(lookup time, delete time), not their sum (the reads and deletes budgets are separate;
     bench/erasure.py measures it on a simulated clock: within 5% of the throttles' floor).
-    The first batch's lookups run alone, before it. Hooks still see a strict order: before_batch(k), on_progress(k),
-    before_batch(k+1)... A failure names every id not confirmed (`remaining`): the failed
-    batch and the one read ahead; a lookup failing for batch k+1 after batch k succeeded stops
-    with batch k recorded. An exception of a hook propagates as it is: from `before_batch`,
-    that batch was not sent; from `on_progress`, it was confirmed (and the hook was told).
+    The first batch's lookups run alone, before it.
+
+    Hooks still see a strict order: before_batch(k), on_progress(k), before_batch(k+1)...
+    A failure names every id not confirmed (`remaining`): the failed batch and the one read
+    ahead; a lookup failing for batch k+1 after batch k succeeded stops with batch k recorded.
+    An exception of a hook propagates as it is: from `before_batch`, that batch was not sent;
+    from `on_progress`, it was confirmed (and the hook was told).
     """
     batch, bad = job.read_batch()
     resolved: list[str] | None = None
