@@ -98,28 +98,40 @@ def facade_iterate(server: Server) -> int:
 
 @attrs.frozen
 class Overhead:
+    """Best wall-clock and best CPU time (this process's) of each loop."""
+
     persons: int
     runs: int
     raw_s: float
     facade_s: float
+    raw_cpu_s: float
+    facade_cpu_s: float
 
     @property
     def ratio(self) -> float:
         return self.facade_s / self.raw_s
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.facade_cpu_s / self.raw_cpu_s
 
 
 def measure(server: Server, persons: int, runs: int) -> Overhead:
     """Best of `runs` alternating runs of each loop (after one warm-up run of each)."""
     raw_iterate(server)
     facade_iterate(server)
-    raw, facade = [], []
+    wall: dict[str, list[float]] = {"raw": [], "facade": []}
+    cpu: dict[str, list[float]] = {"raw": [], "facade": []}
     for _ in range(runs):
-        for loop, times in ((raw_iterate, raw), (facade_iterate, facade)):
+        for name, loop in (("raw", raw_iterate), ("facade", facade_iterate)):
             gc.collect()
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             assert loop(server) == persons
-            times.append(time.perf_counter() - started)
-    return Overhead(persons, runs, min(raw), min(facade))
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - started_cpu)
+    return Overhead(
+        persons, runs, min(wall["raw"]), min(wall["facade"]), min(cpu["raw"]), min(cpu["facade"])
+    )
 
 
 @attrs.frozen

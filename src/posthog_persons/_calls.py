@@ -22,6 +22,7 @@ import httpx
 from ._config import Origin, Secret
 from ._convert import Malformed
 from .errors import (
+    REDACTED,
     APIConnectionError,
     APITimeoutError,
     error_from_response,
@@ -64,15 +65,18 @@ class Reply:
         )
 
 
-def _scrub(exc: httpx.HTTPError) -> None:
-    """Drop the key from the failed request an httpx error carries (it becomes `__cause__`).
+def _scrub(exc: httpx.HTTPError, secret: Secret) -> None:
+    """Drop the key from an httpx error (it becomes `__cause__`, shown in tracebacks): from the
+    failed request it carries, and from its message, which can quote what a server sent.
 
-    Its repr already hides the header, but `dict(exc.request.headers)` would not; the request
-    is finished (every retry is spent), so nothing sends it again.
+    The request's repr already hides the header, but `dict(exc.request.headers)` would not;
+    the request is finished (every retry is spent), so nothing sends it again.
     """
     request = getattr(exc, "_request", None)
     if isinstance(request, httpx.Request):
         request.headers.pop("Authorization", None)
+    key = secret.reveal()
+    exc.args = tuple(a.replace(key, REDACTED) if isinstance(a, str) else a for a in exc.args)
 
 
 class Outcome:
@@ -92,7 +96,7 @@ class Outcome:
 
     def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> None:
         if isinstance(exc, httpx.HTTPError):
-            _scrub(exc)
+            _scrub(exc, self._secret)
         if isinstance(exc, httpx.TimeoutException):
             raise APITimeoutError(f"timed out talking to {self._origin}: {exc!r}") from exc
         if isinstance(exc, httpx.TransportError):

@@ -30,7 +30,7 @@ from .models import (
     DeletionWaitResult,
     Person,
 )
-from .paginator import PageCursor
+from .paginator import MAX_PAGE_SIZE, PageCursor
 
 if TYPE_CHECKING:
     from ._calls import Reply
@@ -107,6 +107,13 @@ def iter_persons(
     if properties is not None:
         filters["properties"] = check.property_filters(properties)
     size = check.positive_int(page_size, "page_size")
+    if size > MAX_PAGE_SIZE:
+        raise InvalidInputError(
+            f"page_size {size:,} is above the server's largest page of {MAX_PAGE_SIZE:,} rows "
+            "(it would answer 50,000 and no next link, silently dropping the rest); use at "
+            f"most {MAX_PAGE_SIZE:,}",
+            reason="page too large",
+        )
     return _paginate(origin, "persons_list", filters, size, _convert.person, _person_key)
 
 
@@ -207,12 +214,14 @@ def _bulk_delete(
     while batch k's delete is in flight: each step is ONE action
     `Together([send(batch k), resolve(batch k+1)])`, so an erasure takes about
     max(lookup time, delete time), not their sum (the reads and deletes budgets are separate;
-    bench/ measures it on a simulated clock by driving this flow). The first batch's lookups
-    run alone, before it. Hooks still see a strict order: before_batch(k), on_progress(k),
-    before_batch(k+1)... A failure names every id not confirmed (`remaining`): the failed
-    batch and the one read ahead; a lookup failing for batch k+1 after batch k succeeded stops
-    with batch k recorded. An exception of a hook propagates as it is: from `before_batch`,
-    that batch was not sent; from `on_progress`, it was confirmed (and the hook was told).
+    bench/erasure.py measures it on a simulated clock: within 5% of the throttles' floor).
+    The first batch's lookups run alone, before it.
+
+    Hooks still see a strict order: before_batch(k), on_progress(k), before_batch(k+1)...
+    A failure names every id not confirmed (`remaining`): the failed batch and the one read
+    ahead; a lookup failing for batch k+1 after batch k succeeded stops with batch k recorded.
+    An exception of a hook propagates as it is: from `before_batch`, that batch was not sent;
+    from `on_progress`, it was confirmed (and the hook was told).
     """
     batch, bad = job.read_batch()
     resolved: list[str] | None = None

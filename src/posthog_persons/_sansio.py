@@ -19,9 +19,9 @@ Two kinds of flows:
 - a **stream** (`Stream`) emits items: `drive`/`adrive` turn it into an (async) iterator.
 
 `drive`/`run` (sync) and `adrive`/`arun` (async) are the only places where the two colours
-differ, with the `perform` callback each client or transport supplies. Everything else is
-shared, pure code, and can be driven by anything that performs the actions (the benchmark
-drives the jobs on a simulated clock this way).
+differ, with the `perform` callback each client or transport supplies: `Together` runs its
+jobs on threads (sync) or as tasks (async, so that bench/'s virtual-time event loop sees them
+overlap). Everything else is shared, pure code.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, Literal, TypeVar
 
+import attrs
+
 from . import _validation as check
 from ._convert import Summary
 from .errors import BulkDeleteError, BulkDeleteInputError, InvalidInputError, PostHogError
@@ -238,16 +240,10 @@ class BulkDeleteJob:
         )
 
     def result(self) -> BulkDeleteResult:
-        t = self._totals
-        return BulkDeleteResult(
-            requested=t.requested,
-            persons_found=t.persons_found,
-            persons_deleted=t.persons_deleted,
-            persons_queued=t.persons_queued,
-            batches=t.batches,
+        """The totals so far, with the lists (copied: the job goes on)."""
+        return attrs.evolve(
+            self._totals,
             errors=tuple(self._errors),
             person_uuids=tuple(self._uuids),
-            events_queued_for_deletion=t.events_queued_for_deletion,
-            recordings_queued_for_deletion=t.recordings_queued_for_deletion,
             extra=dict(self._extra),
         )

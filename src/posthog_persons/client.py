@@ -78,6 +78,7 @@ class _BaseClient(Generic[TransportT, SleepT]):
         self._timeout = timeout
         self._sleep: SleepT = sleep if sleep is not None else self._default_sleep()
         self._modules: dict[str, ModuleType] = {}
+        self._base_url = str(self._settings.origin)
         # The plain generated Client: the key lives in the httpx client's auth, not in an
         # AuthenticatedClient whose attrs repr would print it.
         self._api = Client(base_url=str(self._settings.origin))
@@ -165,12 +166,19 @@ class _BaseClient(Generic[TransportT, SleepT]):
         return module
 
     def _request(self, call: Call) -> dict[str, Any]:
-        """The httpx request kwargs of one call, from its operation's public build_request."""
+        """The httpx request kwargs of one call, from its operation's public build_request.
+
+        The query is encoded here, by httpx's own QueryParams, into an absolute URL: httpx
+        then parses one URL instead of merging a base URL, a path and a params dict (about a
+        third of its request-building cost, on every page of an iteration)."""
         module = self._operation(call.op)
         kwargs = call.kwargs
         if call.body is not None:
             kwargs = {**kwargs, "body": module.body_from_dict(call.body)}
         request: dict[str, Any] = module.build_request(self.project_id, **kwargs)
+        params = request.pop("params", None)
+        query = f"?{httpx.QueryParams(params)}" if params else ""
+        request["url"] = f"{self._base_url}{request['url']}{query}"
         return request
 
     def _outcome(self, call: Call) -> Outcome:

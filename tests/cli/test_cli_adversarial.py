@@ -413,7 +413,7 @@ def test_a_resent_batch_counts_what_the_server_confirmed(
         "status", "--journal", "uuids.txt.journal.jsonl", env=emulator.env(), cwd=tmp_path
     )
     assert status.returncode == 1, status.stderr
-    assert "Event deletions: 0 of 40 persons completed, 20 pending (oldest" in status.stdout
+    assert "Event deletions: 0 of 40 persons completed, 20 pending, 20 unknown" in status.stdout
     assert "20 unknown" in status.stdout
     assert "a UUID of the input that matched no person has none" in status.stderr
 

@@ -314,7 +314,7 @@ def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
         "status", "--journal", "ids.txt.journal.jsonl", env=emulator.env(), cwd=tmp_path
     )
     assert status.returncode == 0, status.stderr
-    assert "0 of 120 persons completed, 120 pending (oldest pending queued" in status.stdout
+    assert "Event deletions: 0 of 120 persons completed, 120 pending." in status.stdout
 
     short = invoke(
         "status", "--journal", "ids.txt.journal.jsonl", "--wait", "--timeout", "0.1",

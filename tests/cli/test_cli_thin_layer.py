@@ -49,8 +49,8 @@ def test_queued_deletions_are_shown_beside_deleted_and_never_as_failures(
     emulator = emulator_factory(60, queued_deletion=True, queued_deletion_delay=30)
     write_lines(tmp_path / "ids.txt", [p["distinct_ids"][0] for p in emulator.fake.persons[:50]])
     result = invoke(
-        "delete", "--distinct-ids-file", "ids.txt", "--batch-size", "20", "--yes",
-        env=emulator.env(), cwd=tmp_path,
+        "delete", "--distinct-ids-file", "ids.txt", "--delete-events", "--batch-size", "20",
+        "--yes", env=emulator.env(), cwd=tmp_path,
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr
@@ -60,10 +60,26 @@ def test_queued_deletions_are_shown_beside_deleted_and_never_as_failures(
     assert re.search(r"deletion errors\s+0\n", result.stdout)
     progress = [line for line in result.stderr.splitlines() if line.startswith("delete: ")]
     assert progress[-1].endswith(", 0 deleted, 50 queued")
-    results = [
-        r for r in journal_records(tmp_path / "ids.txt.journal.jsonl") if "persons_queued" in r
-    ]
+    records = journal_records(tmp_path / "ids.txt.journal.jsonl")
+    results = [r for r in records if r["type"] == "result"]
     assert [r["persons_queued"] for r in results] == [20, 20, 10]
+
+    # Erased means events deleted AND persons gone: not before the profiles vanish.
+    status = ("status", "--journal", "ids.txt.journal.jsonl")
+    waiting = invoke(
+        *status, "--wait", "--timeout", "0.3", "--poll-interval", "0.1",
+        env=emulator.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert waiting.returncode == 1, waiting.stderr
+    assert (
+        "Event deletions: 0 of 50 persons completed, 0 pending, 50 with events deleted but the "
+        "person still there." in waiting.stdout
+    )
+    assert "Timed out after 0s; not all erased yet." in waiting.stderr
+    emulator.fake.advance(30)
+    done = invoke(*status, "--wait", "--timeout", "5", env=emulator.env(), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Event deletions: 50 of 50 persons completed, 0 pending." in done.stdout
 
 
 def test_every_client_of_a_run_paces_on_the_runs_one_pacer(

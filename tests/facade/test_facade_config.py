@@ -361,3 +361,18 @@ def test_async_the_key_is_in_no_traceback_cause_chain_or_log(
 
     texts = [*run_async(main()), caplog.text]
     assert not [text for text in texts if KEY in text]
+
+
+def test_a_pacer_is_shared_not_copied_and_excludes_rate_limits() -> None:
+    from posthog_persons import DEFAULT_RATE_LIMITS, Pacer, RateLimits
+
+    shared = Pacer(DEFAULT_RATE_LIMITS)
+    with PersonsClient(KEY, project_id=1, host=HOST, pacer=shared) as one:
+        two = AsyncPersonsClient(KEY, project_id=1, host=HOST, pacer=one.pacer)
+        assert one.pacer is shared and two.pacer is shared
+    assert PersonsClient(KEY, project_id=1, host=HOST).pacer is not shared
+    assert PersonsClient(KEY, project_id=1, host=HOST, rate_limits=None).pacer is None
+    for limits in (None, RateLimits()):
+        with pytest.raises(ConfigurationError, match="not both") as caught:
+            PersonsClient(KEY, project_id=1, host=HOST, pacer=shared, rate_limits=limits)
+        assert caught.value.setting == "pacer"

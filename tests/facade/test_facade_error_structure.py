@@ -200,3 +200,34 @@ def test_async_errors_carry_the_same_structure(make_async_client) -> None:
     assert caught.value.resource == "person"
     assert caught.value.path == f"/api/projects/1/persons/{person_uuid(1)}/"
     assert pickle.loads(pickle.dumps(caught.value)) == caught.value
+
+
+def test_a_key_quoted_by_a_transport_error_is_redacted(make_client) -> None:
+    """A protocol error can quote what a (hostile) server sent: the key it echoed too."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError(f"illegal header: {request.headers['Authorization']}")
+
+    client, _ = make_client(handler, max_retries=0)
+    with pytest.raises(APIConnectionError) as caught:
+        client.get_person(1)
+    texts = _texts_of(caught.value)
+    assert KEY not in texts and "[REDACTED]" in texts
+
+
+def test_log_records_never_carry_an_echoed_key(make_client, caplog) -> None:
+    """A transient failure during a wait is logged (message and args), never raised."""
+    caplog.set_level(logging.DEBUG)
+    client, _ = make_client(
+        lambda r: httpx.Response(
+            503, json={"detail": f"upstream saw {r.headers['Authorization']}"}
+        ),
+        max_retries=0,
+    )
+    result = client.wait_for_deletions([person_uuid(1)], timeout=0)
+    assert not result.done
+    assert caplog.records, "the failed poll is logged"
+    for record in caplog.records:
+        texts = [record.getMessage(), repr(record.args), repr(record.__dict__)]
+        assert all(KEY not in text for text in texts)
+    assert "[REDACTED]" in caplog.text

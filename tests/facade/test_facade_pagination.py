@@ -319,3 +319,15 @@ def test_list_results_are_actors_whose_id_is_the_uuid(make_client) -> None:
         lambda r: httpx.Response(200, json={"results": {"user-0": person_json(0)}})
     )
     assert client.get_persons_by_distinct_ids(["user-0"])["user-0"].id == 1
+
+
+@pytest.mark.parametrize("size", [50_001, 60_000])
+def test_a_page_size_above_the_servers_cap_is_refused_naming_it(make_client, size: int) -> None:
+    """The server caps a list page at 50,000 rows and then answers `next: null`: a larger
+    page_size would silently truncate the walk (issue 10)."""
+    client, recorder = make_client(list_server([]))
+    with pytest.raises(InvalidInputError, match=f"page_size {size:,}.*50,000"):
+        client.iter_persons(page_size=size)
+    assert recorder.requests == []
+    assert list(client.iter_persons(page_size=50_000)) == []
+    assert query(recorder.requests[0])["limit"] == "50000"

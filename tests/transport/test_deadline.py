@@ -8,6 +8,7 @@ of a second so that they stay fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 
@@ -129,3 +130,32 @@ def test_async_an_answer_within_the_deadline_is_read_whole() -> None:
     with slow_server("body", 0.02, body=b'{"id": 1, "uuid": "u-1"}') as server:
         assert asyncio.run(main(server.url)) == "u-1"
         assert server.requests == 1
+
+
+@pytest.mark.parametrize("adapter", ["http", "transport"])
+def test_the_emulators_trickled_page_fails_at_the_deadline_then_the_walk_goes_on(
+    adapter: str,
+) -> None:
+    """The emulator's own slow body (fake.trickle), over real HTTP and in process: the first
+    answer of the list trickles, the retry of that page comes at once."""
+    from posthog_persons.testing import FakePostHog
+
+    fake = FakePostHog(30, seed=4, validate=False)
+    fake.trickle("persons_list", delay=0.05, chunk=16, times=1)
+    with contextlib.ExitStack() as stack:
+        if adapter == "http":
+            server = stack.enter_context(fake.serve())
+            options: dict[str, object] = {"host": server.url}
+        else:
+            options = {"host": fake.host, "transport": fake.transport()}
+        client = stack.enter_context(
+            PersonsClient(
+                fake.api_key, project_id=fake.project_id, timeout=DEADLINE, max_retries=1,
+                rate_limits=None, sleep=lambda s: None, **options,  # type: ignore[arg-type]
+            )
+        )  # fmt: skip
+        started = time.monotonic()
+        assert len(list(client.iter_persons(page_size=50))) == 30
+        assert DEADLINE <= elapsed_since(started) < DEADLINE + 1.0
+    lists = [r for r in fake.requests if r.operation == "persons_list"]
+    assert len(lists) == 2  # the trickled answer, then its retry

@@ -82,19 +82,18 @@ exit codes: 0 all done; 1 finished, but some persons could not be deleted (UUIDs
 
 _STATUS_EPILOG = f"""\
 Event deletions queued by `delete --delete-events` run asynchronously on the server, batched
-off-peak: it can take days. This reads the job's person UUIDs from its journal and the
-server's deletion records: completed only where a completed record says so; pending; or
-unknown, where the server has no record at all (another project or host, a lost record, or
-an input UUID that matched no person). With --wait it polls until none is pending, or until
---timeout.
+off-peak: it can take days. This reads the job's person UUIDs from its journal and sorts
+them: completed (a completed deletion record and, unless --keep-person, the person gone),
+pending, still there (events deleted, profile not yet), or unknown, where the server has no
+record at all (another project or host, a lost record, or an input UUID that matched no
+person). With --wait it polls until all are erased, or until --timeout.
 
 examples:
   {PROG} status --journal gdpr.txt.journal.jsonl
   {PROG} status --journal gdpr.txt.journal.jsonl --wait --timeout 8d
 
-exit codes: 0 nothing pending and nothing unknown (or, without --wait, the status was shown
-  and nothing is unknown); 1 some are unknown, or still pending at the --timeout; 2 bad
-  journal or configuration.
+exit codes: 0 all erased (or, without --wait, the status was shown and nothing is unknown);
+  1 some are unknown, or not all erased at the --timeout; 2 bad journal or configuration.
 """
 
 _EXPORT_EPILOG = f"""\

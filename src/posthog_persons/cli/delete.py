@@ -83,20 +83,16 @@ def run(args: argparse.Namespace) -> Exit:
     if path == "-" and args.journal is None and not args.dry_run:
         raise CLIError("reading ids from standard input needs --journal PATH to record the job")
     journal_path = Path(args.journal) if args.journal is not None else default_path(path)
-    # Before the input is read or anything is sent: a path that is not this tool's journal
-    # (a document, /dev/null, a FIFO, a directory) is refused as it is, never replaced.
-    existing = None if args.dry_run else check_path(journal_path)
+    if not args.dry_run:
+        # Before the input is read or anything is sent: a path that is not this tool's
+        # journal (a document, /dev/null, a FIFO, a directory) is refused as it is.
+        check_path(journal_path)
     with client_from_args(args) as client:
-        return _run(args, client, kind, path, journal_path, existing)
+        return _run(args, client, kind, path, journal_path)
 
 
 def _run(
-    args: argparse.Namespace,
-    client: PersonsClient,
-    kind: IdKind,
-    path: str,
-    journal_path: Path,
-    existing: Existing | None,
+    args: argparse.Namespace, client: PersonsClient, kind: IdKind, path: str, journal_path: Path
 ) -> Exit:
     target = target_of(client)
     id_file = load_ids(path, kind=kind, column=args.column, strip_whitespace=args.strip_whitespace)
@@ -119,12 +115,12 @@ def _run(
         scope=target.scope,
         project_id=target.project_id,
     )
-    if existing is None:
+    if args.dry_run:
         return dry_run(client, spec, id_file, target)
     with contextlib.ExitStack() as held:
         if not args.force:
             held.enter_context(job_lock(spec, journal=journal_path))
-        state = _existing(journal_path, existing, spec)
+        state = _existing(journal_path, spec)
         if state is not None and state.complete:
             print(f"The job in {journal_path} is already complete; nothing to do.", file=sys.stderr)
             return report(state, journal_path, target)
@@ -164,8 +160,8 @@ def _run(
         return report(load(journal_path), journal_path, target)
 
 
-def _existing(path: Path, existing: Existing, spec: JobSpec) -> JournalState | None:
-    # Looked at again now that the job lock is held: another run may have ended meanwhile.
+def _existing(path: Path, spec: JobSpec) -> JournalState | None:
+    # Looked at (again) now that the job lock is held: another run may have ended meanwhile.
     existing = check_path(path)
     if existing is Existing.NOTHING:
         return None

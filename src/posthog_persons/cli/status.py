@@ -1,9 +1,9 @@
 """`posthog-persons status`: how far a job's queued event deletions have got.
 
 The server deletes events asynchronously, batched off-peak: it can take days. The job's
-person UUIDs come from its journal and are compared with the server's deletion records: a
-person is completed only when a completed record says so; with no record at all it is
-"unknown" (reported, exit 1), never assumed done.
+person UUIDs come from its journal; the client's `wait_for_deletions` sorts them: completed
+(event deletion completed and, unless --keep-person, the person gone), pending, still there,
+or unknown (no deletion record at all: reported, exit 1, never assumed done).
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ import argparse
 import logging
 import re
 import sys
-import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +24,7 @@ from .journal import JobSpec, JournalState, load
 from .progress import format_duration
 
 if TYPE_CHECKING:
-    from posthog_persons import PersonsClient
+    from posthog_persons import DeletionWaitResult, PersonsClient
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -58,75 +55,47 @@ def _client(args: argparse.Namespace, state: JournalState) -> PersonsClient:
     )
 
 
-@dataclass
-class Progress:
-    """Where each tracked person's event deletion stands, by the server's records."""
-
-    completed: list[str] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)
-    # No record at all: never queued, queued in another project, or the record was lost.
-    # Never counted as completed: nothing says those events are gone.
-    unknown: list[str] = field(default_factory=list)
-    oldest_pending: datetime | None = None
-
-    @property
-    def total(self) -> int:
-        return len(self.completed) + len(self.pending) + len(self.unknown)
-
-    def line(self) -> str:
-        text = (
-            f"Event deletions: {len(self.completed):,} of {self.total:,} persons completed, "
-            f"{len(self.pending):,} pending"
+def _line(result: DeletionWaitResult) -> str:
+    total = sum(map(len, (result.completed, result.pending, result.unknown, result.still_existing)))
+    text = (
+        f"Event deletions: {len(result.completed):,} of {total:,} persons completed, "
+        f"{len(result.pending):,} pending"
+    )
+    if result.still_existing:
+        text += f", {len(result.still_existing):,} with events deleted but the person still there"
+    if result.unknown:
+        text += (
+            f", {len(result.unknown):,} unknown: the server has no deletion record for them "
+            f"(e.g. {', '.join(result.unknown[:3])})"
         )
-        if self.oldest_pending is not None:
-            age = format_duration(time.time() - self.oldest_pending.timestamp())
-            text += f" (oldest pending queued {self.oldest_pending.isoformat()}, {age} ago)"
-        if self.unknown:
-            text += (
-                f", {len(self.unknown):,} unknown: the server has no deletion record for them "
-                f"(e.g. {', '.join(self.unknown[:3])})"
-            )
-        return text + "."
+    return text + "."
 
 
-def _progress(client: PersonsClient, tracked: list[str]) -> Progress:
-    """One read of the deletion records of `tracked` (every status)."""
-    pending: dict[str, datetime | None] = {}
-    completed: set[str] = set()
-    for row in client.deletion_status(person_uuids=tracked, status="all"):
-        if row.status == "completed":
-            completed.add(row.person_uuid)
-        elif row.status == "pending":
-            pending.setdefault(row.person_uuid, row.created_at)
-    result = Progress()
-    for uuid in tracked:
-        if uuid in completed:
-            result.completed.append(uuid)
-        elif uuid in pending:
-            result.pending.append(uuid)
-            queued = pending[uuid]
-            if queued is not None and (
-                result.oldest_pending is None or queued < result.oldest_pending
-            ):
-                result.oldest_pending = queued
-        else:
-            result.unknown.append(uuid)
-    return result
-
-
-def _unknown_note(progress: Progress, spec: JobSpec) -> None:
+def _outcome(result: DeletionWaitResult, spec: JobSpec) -> Exit:
+    """Print what the client's wait saw; exit 1 when anything is unknown (never "done")."""
+    print(_line(result))
+    if result.still_existing:
+        print(
+            f"{len(result.still_existing):,} persons still exist although their event deletion "
+            "is through: the server deletes profiles a little later (persons queued), or "
+            'could not delete them (the journal\'s "errors").',
+            file=sys.stderr,
+        )
+    if not result.unknown:
+        return Exit.OK
     matched_nobody = (
         " (a UUID of the input that matched no person has none: the server never says which did)"
         if spec.kind == "ids"
         else ""
     )
     print(
-        f"{len(progress.unknown):,} persons have no deletion record{matched_nobody}: their "
+        f"{len(result.unknown):,} persons have no deletion record{matched_nobody}: their "
         "event deletion was never queued here, or was queued in another project or host "
         "(check --host and --project-id), or the record was lost. They are not counted as "
         "completed.",
         file=sys.stderr,
     )
+    return Exit.INCOMPLETE
 
 
 def _job_line(state: JournalState, path: Path) -> str:
@@ -162,12 +131,9 @@ def run(args: argparse.Namespace) -> Exit:
 
 
 def _show(client: PersonsClient, tracked: list[str], spec: JobSpec) -> Exit:
-    progress = _progress(client, tracked)
-    print(progress.line())
-    if progress.unknown:
-        _unknown_note(progress, spec)
-        return Exit.INCOMPLETE
-    return Exit.OK
+    # One round of the client's wait: how things stand now, nothing waited for.
+    result = client.wait_for_deletions(tracked, timeout=0, keep_person=spec.keep_person)
+    return _outcome(result, spec)
 
 
 def _wait(
@@ -179,7 +145,7 @@ def _wait(
 ) -> Exit:
     limit = DEFAULT_WAIT if timeout is None else timeout
     print(
-        f"Waiting up to {format_duration(limit)} for {len(tracked):,} event deletions "
+        f"Waiting up to {format_duration(limit)} for {len(tracked):,} persons' erasure "
         f"(checking every {format_duration(poll_interval)})...",
         file=sys.stderr,
         flush=True,
@@ -189,13 +155,11 @@ def _wait(
     library = logging.getLogger("posthog_persons")
     if library.getEffectiveLevel() > logging.INFO:
         library.setLevel(logging.INFO)
-    result = client.wait_for_deletions(tracked, timeout=limit, poll_interval=poll_interval)
-    progress = _progress(client, tracked)
-    print(progress.line())
-    if progress.unknown:
-        _unknown_note(progress, spec)
+    result = client.wait_for_deletions(
+        tracked, timeout=limit, poll_interval=poll_interval, keep_person=spec.keep_person
+    )
+    code = _outcome(result, spec)
+    if code is Exit.OK and not result.done:
+        print(f"Timed out after {format_duration(limit)}; not all erased yet.", file=sys.stderr)
         return Exit.INCOMPLETE
-    if not result.done or progress.pending:
-        print(f"Timed out after {format_duration(limit)}; still pending.", file=sys.stderr)
-        return Exit.INCOMPLETE
-    return Exit.OK
+    return code
