@@ -10,12 +10,12 @@ answer we cannot read is a server failure, never "nothing found".
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .models import DeletionStatus, Person
+from ._values import datetime_or_none, extra_fields, int_or_none
+from .models import DeletionStatus, Person, person_from_record
 
 T = TypeVar("T")
 
@@ -24,9 +24,6 @@ class Malformed(ValueError):
     """The body lacks the documented shape (the message says how); see `_calls.Reply.read`."""
 
 
-_PERSON_FIELDS = frozenset(
-    {"id", "uuid", "name", "distinct_ids", "properties", "created_at", "last_seen_at"}
-)
 _STATUS_FIELDS = frozenset({"person_uuid", "status", "created_at", "delete_verified_at"})
 _SUMMARY_FIELDS = frozenset(
     {
@@ -51,26 +48,6 @@ def _json_type(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _extra(src: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
-    if src.keys() <= known:
-        return {}
-    return {k: v for k, v in src.items() if k not in known}
-
-
-def _datetime(value: Any) -> datetime | None:
-    if type(value) is not str:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        from dateutil.parser import isoparse  # rare: forms Python 3.11 does not read
-
-        try:
-            return isoparse(value)
-        except (ValueError, OverflowError):
-            return None
-
-
 def _required_str(src: dict[str, Any], key: str, what: str) -> str:
     value = src.get(key)
     if not isinstance(value, str) or not value:
@@ -78,23 +55,25 @@ def _required_str(src: dict[str, Any], key: str, what: str) -> str:
     return value
 
 
-def _int(value: Any) -> int | None:
-    return value if type(value) is int else None
-
-
 def person(src: Any) -> Person:
-    """A Person from a person or minimal-person record (the hot path of iter_persons)."""
-    src = as_json(src)
+    """A Person from a person or minimal-person record (the hot path of iter_persons).
+
+    `uuid` is checked now; the datetimes and `extra` are read on first access (see
+    models.person_from_record), which never fails: a field of the wrong type reads as missing.
+    """
+    if type(src) is not dict:
+        src = as_json(src)  # raises
+    uuid, person_id = src.get("uuid"), src.get("id")
+    if type(uuid) is not str or not uuid:
+        uuid = _required_str(src, "uuid", "person")  # raises, or takes a str subclass
     properties, name, distinct_ids = src.get("properties"), src.get("name"), src.get("distinct_ids")
-    return Person(
-        id=_int(src.get("id")),
-        uuid=_required_str(src, "uuid", "person"),
+    return person_from_record(
+        src,
+        id=person_id if type(person_id) is int else None,
+        uuid=uuid,
         name=name if type(name) is str else None,
         distinct_ids=tuple(distinct_ids) if type(distinct_ids) is list else (),
         properties=properties if type(properties) is dict else {},
-        created_at=_datetime(src.get("created_at")),
-        last_seen_at=_datetime(src.get("last_seen_at")),
-        extra=_extra(src, _PERSON_FIELDS),
     )
 
 
@@ -103,9 +82,9 @@ def deletion_status(src: Any) -> DeletionStatus:
     return DeletionStatus(
         person_uuid=_required_str(src, "person_uuid", "deletion status").lower(),
         status=str(src.get("status") or ""),
-        created_at=_datetime(src.get("created_at")),
-        delete_verified_at=_datetime(src.get("delete_verified_at")),
-        extra=_extra(src, _STATUS_FIELDS),
+        created_at=datetime_or_none(src.get("created_at")),
+        delete_verified_at=datetime_or_none(src.get("delete_verified_at")),
+        extra=extra_fields(src, _STATUS_FIELDS),
     )
 
 
@@ -125,7 +104,7 @@ def page(data: Any, build: Callable[[Any], T]) -> Page[T]:
     return Page(
         [build(item) for item in results],
         next_url if isinstance(next_url, str) and next_url else None,
-        _int(src.get("count")),
+        int_or_none(src.get("count")),
     )
 
 
@@ -170,7 +149,7 @@ def summary(data: Any) -> Summary:
     return Summary(
         persons_found=_count(src, "persons_found"),
         persons_deleted=_count(src, "persons_deleted"),
-        persons_queued=_int(src.get("persons_queued_for_deletion")) or 0,
+        persons_queued=int_or_none(src.get("persons_queued_for_deletion")) or 0,
         errors=tuple(
             e["person_uuid"].lower()
             for e in (errors if type(errors) is list else ())
@@ -178,5 +157,5 @@ def summary(data: Any) -> Summary:
         ),
         events_queued=src.get("events_queued_for_deletion") is True,
         recordings_queued=src.get("recordings_queued_for_deletion") is True,
-        extra=_extra(src, _SUMMARY_FIELDS),
+        extra=extra_fields(src, _SUMMARY_FIELDS),
     )
