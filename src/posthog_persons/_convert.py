@@ -58,23 +58,15 @@ def _required_str(src: dict[str, Any], key: str, what: str) -> str:
 def person(src: Any) -> Person:
     """A Person from a person or minimal-person record (the hot path of iter_persons).
 
-    `uuid` is checked now; the datetimes and `extra` are read on first access (see
-    models.person_from_record), which never fails: a field of the wrong type reads as missing.
+    models.person_from_record reads it (`uuid` now; the datetimes and `extra` on first access,
+    which never fails: a field of the wrong type reads as missing).
     """
     if type(src) is not dict:
-        src = as_json(src)  # raises
-    uuid, person_id = src.get("uuid"), src.get("id")
-    if type(uuid) is not str or not uuid:
-        uuid = _required_str(src, "uuid", "person")  # raises, or takes a str subclass
-    properties, name, distinct_ids = src.get("properties"), src.get("name"), src.get("distinct_ids")
-    return person_from_record(
-        src,
-        id=person_id if type(person_id) is int else None,
-        uuid=uuid,
-        name=name if type(name) is str else None,
-        distinct_ids=tuple(distinct_ids) if type(distinct_ids) is list else (),
-        properties=properties if type(properties) is dict else {},
-    )
+        src = as_json(src)
+    built = person_from_record(src)
+    if built is None:
+        raise Malformed("a person without 'uuid'")
+    return built
 
 
 def deletion_status(src: Any) -> DeletionStatus:

@@ -9,11 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-#: The fields of a person record that Person has attributes for; the others go to `extra`.
-PERSON_FIELDS = frozenset(
-    {"id", "uuid", "name", "distinct_ids", "properties", "created_at", "last_seen_at"}
-)
-
 
 def extra_fields(src: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
     if src.keys() <= known:
