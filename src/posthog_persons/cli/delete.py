@@ -317,8 +317,9 @@ class DeleteJob:
             "attempt": self.attempt,
             "ids": list(batch.ids),
         }
-        if batch.field == "distinct_ids" and batch.person_uuids is not None:
-            # The persons the distinct ids resolved to, whose deletions `status` follows.
+        if batch.person_uuids is not None:
+            # The persons the client found the batch's ids to name (distinct ids or UUIDs:
+            # ids matching nobody have none), whose deletions `status` follows.
             self.resolving = True
             record["person_uuids"] = list(batch.person_uuids)
         # Nothing is sent unless its intent is on disk under the journal's name.
