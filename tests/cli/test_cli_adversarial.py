@@ -19,6 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import (
@@ -375,26 +376,34 @@ def test_a_malformed_answer_stops_the_job_resumably_and_the_batch_is_not_done(
 # --- 5. counts after a resume are exact --------------------------------------------------
 
 
-def test_a_resent_batch_counts_what_the_server_confirmed(
-    emulator: Emulator, tmp_path: Path, fast_retries: None
-) -> None:
-    """UUIDs of which half match nobody; the server deletes batch 2, then its answer is lost."""
+_HALF_NOBODY = (
+    "delete", "--ids-file", "uuids.txt", "--delete-events", "--batch-size", "10", "--yes"
+)  # fmt: skip
+
+
+def _half_nobody_stopped_at_batch_2(emulator: Emulator, tmp_path: Path) -> list[dict[str, Any]]:
+    """`_HALF_NOBODY` over 20 persons' UUIDs interleaved with 20 matching nobody: the server
+    deletes batch 2, then its answer is lost and the run stops. Returns the 20 persons."""
     persons = emulator.fake.persons[:20]
     nobody = [str(uuid.UUID(int=n + 1)) for n in range(20)]
     uuids = [u for pair in zip([p["uuid"] for p in persons], nobody, strict=True) for u in pair]
     write_lines(tmp_path / "uuids.txt", uuids)
-    command = (
-        "delete", "--ids-file", "uuids.txt", "--delete-events", "--batch-size", "10", "--yes"
-    )  # fmt: skip
     emulator.fake.deletion_delay = 3600
     # The server acts on batch 2 (and on every retry); the client hears only 502s.
     found_again = lose_answers(emulator.fake, "persons_bulk_delete_create", lambda n: n > 1)
-    stopped = invoke(*command, env=emulator.env(), cwd=tmp_path)
+    stopped = invoke(*_HALF_NOBODY, env=emulator.env(), cwd=tmp_path)
     assert stopped.returncode == 130, stopped.stderr
     assert len(emulator.fake.persons) == 290, "batch 2's persons were deleted all the same"
-
     found_again()
-    resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
+    return persons
+
+
+def test_a_resent_batch_counts_what_the_server_confirmed(
+    emulator: Emulator, tmp_path: Path, fast_retries: None
+) -> None:
+    """UUIDs of which half match nobody; the server deletes batch 2, then its answer is lost."""
+    persons = _half_nobody_stopped_at_batch_2(emulator, tmp_path)
+    resumed = invoke(*_HALF_NOBODY, env=emulator.env(), cwd=tmp_path)
 
     assert resumed.returncode == 0, resumed.stderr
     assert len(emulator.fake.persons) == 280
@@ -432,18 +441,7 @@ def test_an_ids_journal_without_resolved_persons_as_0_1_0_wrote_it_resumes(
     """Release 0.1.0 journalled a batch of UUIDs without the persons it matched: such a
     journal resumes; its batches' UUIDs are all followed (which matched nobody is not known
     any more), the batches sent now only the persons that existed."""
-    persons = emulator.fake.persons[:20]
-    nobody = [str(uuid.UUID(int=n + 1)) for n in range(20)]
-    uuids = [u for pair in zip([p["uuid"] for p in persons], nobody, strict=True) for u in pair]
-    write_lines(tmp_path / "uuids.txt", uuids)
-    command = (
-        "delete", "--ids-file", "uuids.txt", "--delete-events", "--batch-size", "10", "--yes"
-    )  # fmt: skip
-    emulator.fake.deletion_delay = 3600
-    found_again = lose_answers(emulator.fake, "persons_bulk_delete_create", lambda n: n > 1)
-    stopped = invoke(*command, env=emulator.env(), cwd=tmp_path)
-    assert stopped.returncode == 130, stopped.stderr
-    found_again()
+    _half_nobody_stopped_at_batch_2(emulator, tmp_path)
     journal = tmp_path / "uuids.txt.journal.jsonl"
     lines = journal.read_text().splitlines(keepends=True)
     for n, line in enumerate(lines):
@@ -452,7 +450,7 @@ def test_an_ids_journal_without_resolved_persons_as_0_1_0_wrote_it_resumes(
             lines[n] = json.dumps(record, separators=(",", ":")) + "\n"
     journal.write_text("".join(lines))
 
-    resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
+    resumed = invoke(*_HALF_NOBODY, env=emulator.env(), cwd=tmp_path)
 
     assert resumed.returncode == 0, resumed.stderr
     assert len(emulator.fake.persons) == 280

@@ -106,12 +106,13 @@ def test_uuids_are_looked_up_and_only_persons_that_exist_are_tracked(make_client
     lookups = [b["uuids"] for b, r in zip(recorder.bodies(), recorder.requests, strict=True)
                if r.url.path.endswith("/batch_by_uuids/")]  # fmt: skip
     assert [len(chunk) for chunk in lookups] == [LOOKUP_BATCH] * 7 + [100]
-    assert sum(lookups, []) == ids
+    assert [u for chunk in lookups for u in chunk] == ids
     plans.clear()
     sent = len(recorder.requests)
     client.bulk_delete(ids=ids[:5], before_batch=plans.append)  # nothing to track: no lookup
     assert plans[0].person_uuids is None
-    assert [r.url.path for r in recorder.requests[sent:]] == ["/api/projects/1/persons/bulk_delete/"]
+    paths = [r.url.path for r in recorder.requests[sent:]]
+    assert paths == ["/api/projects/1/persons/bulk_delete/"]
 
 
 def test_a_failing_before_batch_stops_the_job_before_that_batch_is_sent(make_client) -> None:

@@ -1,10 +1,10 @@
 """`posthog-persons delete`: a resumable erasure job driven by its journal.
 
-The client does the job (`PersonsClient.bulk_delete`: batching, validation, resolving distinct
-ids to the UUIDs to track, sending); the CLI records it through the client's hooks, so the
-journal holds exactly what the client does: `before_batch` writes a batch's intent (its ids,
-its resolved UUIDs) before it is sent, `on_progress` its confirmed result after. A batch is
-confirmed exactly when its result line is on disk.
+The client does the job (`PersonsClient.bulk_delete`: batching, validation, looking each
+batch's ids up to find the persons to track, sending); the CLI records it through the client's
+hooks, so the journal holds exactly what the client does: `before_batch` writes a batch's
+intent (its ids, the persons they name) before it is sent, `on_progress` its confirmed result
+after. A batch is confirmed exactly when its result line is on disk.
 """
 
 from __future__ import annotations
