@@ -191,11 +191,14 @@ def bulk_delete(
     return _bulk_delete(job, before_batch, on_progress)
 
 
-def _resolve(batch: list[str]) -> Job[list[str]]:
-    """The UUIDs of the persons a batch of distinct ids names (batch lookups, 200 a call)."""
+def _resolve(field: str, batch: list[str]) -> Job[list[str]]:
+    """The UUIDs of the persons a batch names (batch lookups by `field`, 200 a call): for
+    distinct ids, the persons they belong to; for UUIDs, those that match a person. The
+    server queues event deletion only for the persons it finds (`bulk_delete` in
+    posthog/api/person.py), so an id matching nobody is never tracked."""
     resolved: dict[str, None] = {}
     for chunk in chunks(batch, LOOKUP_BATCH):
-        found = yield from _lookup_chunk("distinct_ids", chunk)
+        found = yield from _lookup_chunk(field, chunk)
         resolved.update(dict.fromkeys(person.uuid for person in found.values()))
     return list(resolved)
 
@@ -210,8 +213,8 @@ def _bulk_delete(
 ) -> Job[BulkDeleteResult]:
     """The batches in order; for each: `before_batch`, send, record, `on_progress`.
 
-    When distinct ids are resolved to UUIDs (`job.resolve`), the lookups of batch k+1 run
-    while batch k's delete is in flight: each step is ONE action
+    When the batches are resolved to the persons they name (`job.resolve`), the lookups of
+    batch k+1 run while batch k's delete is in flight: each step is ONE action
     `Together([send(batch k), resolve(batch k+1)])`, so an erasure takes about
     max(lookup time, delete time), not their sum (the reads and deletes budgets are separate;
     bench/erasure.py measures it on a simulated clock: within 5% of the throttles' floor).
@@ -227,7 +230,7 @@ def _bulk_delete(
     resolved: list[str] | None = None
     if batch and job.resolve:
         try:
-            resolved = yield from _resolve(batch)
+            resolved = yield from _resolve(job.lookup_field, batch)
         except PostHogError as exc:
             raise job.failure(exc, batch) from exc
     while batch:
@@ -238,7 +241,7 @@ def _bulk_delete(
             following, bad = job.read_batch()
         jobs: list[Job[Any]] = [_send(job, batch)]
         if following:
-            jobs.append(_resolve(following))
+            jobs.append(_resolve(job.lookup_field, following))
         sent, *ahead = yield Together(jobs)
         if isinstance(sent, Failed):
             raise _stopped(job, sent.error, batch + following)

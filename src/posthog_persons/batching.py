@@ -143,8 +143,11 @@ class BulkDeleteJob:
             "delete_recordings": bool(delete_recordings),
             "keep_person": bool(keep_person),
         }
-        # Deleting by distinct id tells no UUIDs: resolve them to track the queued deletions.
-        self.resolve = self.field == "distinct_ids" and bool(delete_events or delete_recordings)
+        # Queued deletions are tracked by person UUID, and the server queues them only for
+        # the persons it finds (`bulk_delete` in posthog/api/person.py): each batch is looked
+        # up (by distinct id, or by UUID) so that exactly the persons that exist are tracked.
+        self.resolve = bool(delete_events or delete_recordings)
+        self.lookup_field = "uuids" if self.field == "ids" else "distinct_ids"
         self._totals = BulkDeleteResult()
         self._errors: list[str] = []
         self._uuids: list[str] = []
@@ -182,7 +185,7 @@ class BulkDeleteJob:
             number=self._totals.batches + 1,
             field=self.field,
             ids=tuple(batch),
-            person_uuids=tuple(batch) if self.field == "ids" else _tuple(resolved),
+            person_uuids=_tuple(resolved),
         )
 
     def record(
@@ -190,11 +193,13 @@ class BulkDeleteJob:
     ) -> BulkDeleteProgress:
         """Add one confirmed batch to the totals."""
         failed = set(summary.errors)
-        if self.field == "ids":  # already unique: the stream deduplicates
+        if resolved is not None:
+            tracked = [u for u in resolved if u not in failed and u not in self._resolved]
+            self._resolved.update(tracked)
+        elif self.field == "ids":  # not looked up: the UUIDs sent (the stream deduplicates)
             tracked = [u for u in batch if u not in failed]
         else:
-            tracked = [u for u in resolved or () if u not in failed and u not in self._resolved]
-            self._resolved.update(tracked)
+            tracked = []
         self._uuids.extend(tracked)
         self._errors.extend(summary.errors)
         _merge(self._extra, summary.extra)

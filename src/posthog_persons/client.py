@@ -283,9 +283,10 @@ class PersonsClient(_BaseClient[httpx.BaseTransport, "SyncSleep"]):
         and by default 1000) per call.
 
         Streams any iterable: a collection is validated whole first, an iterator batch by
-        batch (see posthog_persons.batching). Duplicates are sent once. With distinct ids and
-        delete_events/delete_recordings, each batch's distinct ids are first resolved to person
-        UUIDs (batch lookups), so that the queued deletions can be tracked.
+        batch (see posthog_persons.batching). Duplicates are sent once. With
+        delete_events/delete_recordings, each batch is first looked up (by distinct id or by
+        UUID, 200 a lookup) and `person_uuids` holds exactly the persons that exist: the
+        server queues deletions only for those it finds.
         Hooks, for journals: `before_batch(BulkDeleteBatch)` just before each batch is sent
         (number, field, the exact ids, their person UUIDs); `on_progress(BulkDeleteProgress)`
         after each confirmed batch (running totals, and `.batch`, what the server confirmed).

@@ -19,6 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import (
@@ -375,26 +376,34 @@ def test_a_malformed_answer_stops_the_job_resumably_and_the_batch_is_not_done(
 # --- 5. counts after a resume are exact --------------------------------------------------
 
 
-def test_a_resent_batch_counts_what_the_server_confirmed(
-    emulator: Emulator, tmp_path: Path, fast_retries: None
-) -> None:
-    """UUIDs of which half match nobody; the server deletes batch 2, then its answer is lost."""
+_HALF_NOBODY = (
+    "delete", "--ids-file", "uuids.txt", "--delete-events", "--batch-size", "10", "--yes"
+)  # fmt: skip
+
+
+def _half_nobody_stopped_at_batch_2(emulator: Emulator, tmp_path: Path) -> list[dict[str, Any]]:
+    """`_HALF_NOBODY` over 20 persons' UUIDs interleaved with 20 matching nobody: the server
+    deletes batch 2, then its answer is lost and the run stops. Returns the 20 persons."""
     persons = emulator.fake.persons[:20]
     nobody = [str(uuid.UUID(int=n + 1)) for n in range(20)]
     uuids = [u for pair in zip([p["uuid"] for p in persons], nobody, strict=True) for u in pair]
     write_lines(tmp_path / "uuids.txt", uuids)
-    command = (
-        "delete", "--ids-file", "uuids.txt", "--delete-events", "--batch-size", "10", "--yes"
-    )  # fmt: skip
     emulator.fake.deletion_delay = 3600
     # The server acts on batch 2 (and on every retry); the client hears only 502s.
     found_again = lose_answers(emulator.fake, "persons_bulk_delete_create", lambda n: n > 1)
-    stopped = invoke(*command, env=emulator.env(), cwd=tmp_path)
+    stopped = invoke(*_HALF_NOBODY, env=emulator.env(), cwd=tmp_path)
     assert stopped.returncode == 130, stopped.stderr
     assert len(emulator.fake.persons) == 290, "batch 2's persons were deleted all the same"
-
     found_again()
-    resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
+    return persons
+
+
+def test_a_resent_batch_counts_what_the_server_confirmed(
+    emulator: Emulator, tmp_path: Path, fast_retries: None
+) -> None:
+    """UUIDs of which half match nobody; the server deletes batch 2, then its answer is lost."""
+    persons = _half_nobody_stopped_at_batch_2(emulator, tmp_path)
+    resumed = invoke(*_HALF_NOBODY, env=emulator.env(), cwd=tmp_path)
 
     assert resumed.returncode == 0, resumed.stderr
     assert len(emulator.fake.persons) == 280
@@ -407,15 +416,49 @@ def test_a_resent_batch_counts_what_the_server_confirmed(
     records = journal_records(tmp_path / "uuids.txt.journal.jsonl")
     second = [r for r in records if r["type"] == "result" and r["batch"] == 1]
     assert second == [second[0]] and second[0]["attempt"] == 2 and second[0]["resent"] is True
-    # status follows every UUID sent (the server never says which matched nobody): the 20
-    # persons' deletions are pending; the 20 others have no record, and are never "completed".
+    # Only the persons that existed are journalled and followed (the client looks the UUIDs
+    # up before each batch; the server queues event deletion for those it finds): batch 2's
+    # first attempt resolved its 5, its re-send none, and they are followed all the same.
+    tracked = [u for r in records if r["type"] == "intent" for u in r["person_uuids"]]
+    assert sorted(tracked) == sorted(p["uuid"] for p in persons)
     status = invoke(
         "status", "--journal", "uuids.txt.journal.jsonl", env=emulator.env(), cwd=tmp_path
     )
-    assert status.returncode == 1, status.stderr
-    assert "Event deletions: 0 of 40 persons completed, 20 pending, 20 unknown" in status.stdout
-    assert "20 unknown" in status.stdout
-    assert "a UUID of the input that matched no person has none" in status.stderr
+    assert status.returncode == 0, status.stderr
+    assert "Event deletions: 0 of 20 persons completed, 20 pending." in status.stdout
+    emulator.fake.advance(3600)
+    waited = invoke(
+        "status", "--journal", "uuids.txt.journal.jsonl", "--wait", "--timeout", "30",
+        "--poll-interval", "0.2", env=emulator.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert "Event deletions: 20 of 20 persons completed, 0 pending." in waited.stdout
+
+
+def test_an_ids_journal_without_resolved_persons_as_0_1_0_wrote_it_resumes(
+    emulator: Emulator, tmp_path: Path, fast_retries: None
+) -> None:
+    """Release 0.1.0 journalled a batch of UUIDs without the persons it matched: such a
+    journal resumes; its batches' UUIDs are all followed (which matched nobody is not known
+    any more), the batches sent now only the persons that existed."""
+    _half_nobody_stopped_at_batch_2(emulator, tmp_path)
+    journal = tmp_path / "uuids.txt.journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    for n, line in enumerate(lines):
+        record = json.loads(line)
+        if record.pop("person_uuids", None) is not None:  # batch 1, and 2 (in flight)
+            lines[n] = json.dumps(record, separators=(",", ":")) + "\n"
+    journal.write_text("".join(lines))
+
+    resumed = invoke(*_HALF_NOBODY, env=emulator.env(), cwd=tmp_path)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(emulator.fake.persons) == 280
+    assert re.search(r"persons found\s+15\n", resumed.stdout)
+    status = invoke("status", "--journal", journal.name, env=emulator.env(), cwd=tmp_path)
+    # Batches 1 and 2: their 20 UUIDs; batches 3 and 4: their 10 persons.
+    assert "Event deletions: 0 of 30 persons completed, 20 pending, 10 unknown" in status.stdout
+    assert status.returncode == 1
 
 
 # --- 6. status never calls an unknown person completed ----------------------------------

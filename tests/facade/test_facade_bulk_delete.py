@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from facade_support import body, person_json, person_uuid, run_async
+from facade_support import body, person_json, person_uuid, run_async, uuid_lookup
 
 from posthog_persons import (
     BulkDeleteError,
@@ -26,6 +26,8 @@ def summary_server(**extra: Any):
     """Answers bulk_delete as the server does: every id found, unless it contains 'gone'."""
 
     def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/batch_by_uuids/"):
+            return uuid_lookup(request)
         data = body(request)
         ids = data.get("ids") or data.get("distinct_ids")
         found = [i for i in ids if "gone" not in i]
@@ -215,6 +217,8 @@ def test_deletion_errors_and_unknown_summary_fields_are_kept(make_client) -> Non
     failing = person_uuid(3)
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/batch_by_uuids/"):
+            return uuid_lookup(request)
         ids = body(request)["ids"]
         return httpx.Response(
             202,
@@ -272,10 +276,11 @@ def test_distinct_ids_with_delete_events_are_resolved_to_uuids_for_tracking(make
 def test_flags_are_sent_in_the_body(make_client) -> None:
     client, recorder = make_client(summary_server())
     client.bulk_delete(ids=uuids(1), delete_recordings=True, keep_person=True)
-    assert recorder.bodies()[0] == {
+    assert recorder.paths()[-1].endswith("/bulk_delete/")
+    assert recorder.bodies()[-1] == {
         "ids": uuids(1), "delete_events": False, "delete_recordings": True, "keep_person": True
     }  # fmt: skip
-    assert dict(recorder.requests[0].url.params) == {}
+    assert dict(recorder.requests[-1].url.params) == {}
 
 
 def test_async_bulk_delete(make_async_client) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from facade_support import body, person_json, person_uuid, run_async
+from facade_support import body, person_json, person_uuid, run_async, uuid_lookup
 
 from posthog_persons import (
     BulkDeleteBatch,
@@ -32,6 +32,8 @@ def server(*, queued: bool = False, persons: dict[str, int] | None = None, fail_
         if request.url.path.endswith("/batch_by_distinct_ids/"):
             hits = {d: person_json(persons[d]) for d in data["distinct_ids"] if d in persons}
             return httpx.Response(200, json={"results": hits})
+        if request.url.path.endswith("/batch_by_uuids/"):
+            return uuid_lookup(request)
         calls["bulk"] += 1
         if calls["bulk"] == fail_batch:
             return httpx.Response(503, json={"detail": "down"})
@@ -76,18 +78,41 @@ def test_before_batch_sees_the_exact_ids_and_their_resolved_uuids(make_client) -
     assert result.persons_found == sum(o.persons_found for o in outcomes)
 
 
-def test_before_batch_for_uuids_names_them_and_resolves_nothing(make_client) -> None:
-    client, recorder = make_client(server())
+def test_uuids_are_looked_up_and_only_persons_that_exist_are_tracked(make_client) -> None:
+    """The server queues event deletion only for the persons it finds: a UUID matching
+    nobody is neither journalled (before_batch) nor tracked (person_uuids)."""
+    existing = {person_uuid(i) for i in range(1500) if i % 3}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/batch_by_uuids/"):
+            return uuid_lookup(request, existing.__contains__)
+        n = len([u for u in body(request)["ids"] if u in existing])
+        return httpx.Response(202, json={"persons_found": n, "persons_deleted": n})
+
+    client, recorder = make_client(handler)
     plans: list[BulkDeleteBatch] = []
-    ids = [person_uuid(i) for i in range(5)]
-    client.bulk_delete(ids=ids, delete_events=True, before_batch=plans.append)
-    assert plans == [
-        BulkDeleteBatch(number=1, field="ids", ids=tuple(ids), person_uuids=tuple(ids))
-    ]
-    assert len(recorder.requests) == 1  # no lookup
+    progress: list[BulkDeleteProgress] = []
+    ids = [person_uuid(i) for i in range(1500)]
+    result = client.bulk_delete(
+        ids=ids, delete_events=True, before_batch=plans.append, on_progress=progress.append
+    )
+    assert [p.ids for p in plans] == [tuple(ids[:1000]), tuple(ids[1000:])]
+    assert [p.person_uuids for p in plans] == [
+        tuple(u for u in ids[:1000] if u in existing), tuple(u for u in ids[1000:] if u in existing)
+    ]  # fmt: skip
+    assert result.person_uuids == tuple(u for u in ids if u in existing)
+    assert result.persons_found == len(existing) == 1000
+    assert [p.batch.person_uuids for p in progress if p.batch] == [p.person_uuids for p in plans]
+    lookups = [b["uuids"] for b, r in zip(recorder.bodies(), recorder.requests, strict=True)
+               if r.url.path.endswith("/batch_by_uuids/")]  # fmt: skip
+    assert [len(chunk) for chunk in lookups] == [LOOKUP_BATCH] * 7 + [100]
+    assert [u for chunk in lookups for u in chunk] == ids
     plans.clear()
-    client.bulk_delete(distinct_ids=["a"], before_batch=plans.append)  # nothing to track
+    sent = len(recorder.requests)
+    client.bulk_delete(ids=ids[:5], before_batch=plans.append)  # nothing to track: no lookup
     assert plans[0].person_uuids is None
+    paths = [r.url.path for r in recorder.requests[sent:]]
+    assert paths == ["/api/projects/1/persons/bulk_delete/"]
 
 
 def test_a_failing_before_batch_stops_the_job_before_that_batch_is_sent(make_client) -> None:

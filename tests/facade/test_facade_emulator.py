@@ -112,3 +112,23 @@ def test_a_key_echoed_in_an_error_body_is_redacted() -> None:
             client.bulk_delete(ids=uuids)
     texts = f"{caught.value} {caught.value!r} {vars(caught.value)!r}"
     assert fake.api_key not in texts and "Bearer [REDACTED]" in texts
+
+
+def test_uuids_matching_nobody_are_not_tracked_and_the_wait_ends_done() -> None:
+    """ids= mixing real persons with UUIDs that match nobody: the server queues event
+    deletion for the persons it finds only, so only they are tracked, and the wait is done
+    with nothing "unknown"."""
+    import uuid as uuidlib
+
+    fake = testing.FakePostHog(persons=300, deletion_delay=60)
+    with _client(fake) as client:
+        real = [p.uuid for p in client.iter_persons(page_size=1000)]
+        nobody = [str(uuidlib.UUID(int=(1 << 100) + i)) for i in range(300)]
+        ids = [u for pair in zip(real, nobody, strict=True) for u in pair]
+        result = client.bulk_delete(ids=ids, delete_events=True, batch_size=250)
+        assert result.requested == 600 and result.persons_found == 300
+        assert result.person_uuids == tuple(real)
+        assert {s.person_uuid for s in client.deletion_status()} == set(real)
+        waited = client.wait_for_deletions(result.person_uuids, timeout=600, poll_interval=60)
+        assert waited.done and waited.unknown == () and len(waited.completed) == 300
+    assert fake.contract_errors == []

@@ -85,8 +85,8 @@ Event deletions queued by `delete --delete-events` run asynchronously on the ser
 off-peak: it can take days. This reads the job's person UUIDs from its journal and sorts
 them: completed (a completed deletion record and, unless --keep-person, the person gone),
 pending, still there (events deleted, profile not yet), or unknown, where the server has no
-record at all (another project or host, a lost record, or an input UUID that matched no
-person). With --wait it polls until all are erased, or until --timeout.
+record at all (another project or host, a lost record, or a UUID journalled by release
+0.1.0 that matched no person). With --wait it polls until all are erased, or until --timeout.
 
 examples:
   {PROG} status --journal gdpr.txt.journal.jsonl

@@ -1,10 +1,10 @@
 """`posthog-persons delete`: a resumable erasure job driven by its journal.
 
-The client does the job (`PersonsClient.bulk_delete`: batching, validation, resolving distinct
-ids to the UUIDs to track, sending); the CLI records it through the client's hooks, so the
-journal holds exactly what the client does: `before_batch` writes a batch's intent (its ids,
-its resolved UUIDs) before it is sent, `on_progress` its confirmed result after. A batch is
-confirmed exactly when its result line is on disk.
+The client does the job (`PersonsClient.bulk_delete`: batching, validation, looking each
+batch's ids up to find the persons to track, sending); the CLI records it through the client's
+hooks, so the journal holds exactly what the client does: `before_batch` writes a batch's
+intent (its ids, the persons they name) before it is sent, `on_progress` its confirmed result
+after. A batch is confirmed exactly when its result line is on disk.
 """
 
 from __future__ import annotations
@@ -317,8 +317,9 @@ class DeleteJob:
             "attempt": self.attempt,
             "ids": list(batch.ids),
         }
-        if batch.field == "distinct_ids" and batch.person_uuids is not None:
-            # The persons the distinct ids resolved to, whose deletions `status` follows.
+        if batch.person_uuids is not None:
+            # The persons the client found the batch's ids to name (distinct ids or UUIDs:
+            # ids matching nobody have none), whose deletions `status` follows.
             self.resolving = True
             record["person_uuids"] = list(batch.person_uuids)
         # Nothing is sent unless its intent is on disk under the journal's name.

@@ -81,11 +81,13 @@ class JobSpec:
 
     def tracked(self, intent: Intent) -> list[str]:
         """The person UUIDs whose event deletions this batch queues, to poll in `status`:
-        those the client resolved the batch's distinct ids to, or a batch's UUIDs."""
+        the persons the client found the batch's ids (distinct ids or UUIDs) to name."""
         if not self.delete_events:
             return []
         if intent.person_uuids is not None:
             return intent.person_uuids
+        # Release 0.1.0 recorded no persons for a batch of UUIDs: which of them matched
+        # nobody is not known any more (the persons are gone), so all are followed.
         return intent.ids if self.kind == "ids" else []
 
     def batch_range(self, batch: int) -> tuple[int, int]:

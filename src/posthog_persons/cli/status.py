@@ -71,7 +71,7 @@ def _line(result: DeletionWaitResult) -> str:
     return text + "."
 
 
-def _outcome(result: DeletionWaitResult, spec: JobSpec) -> Exit:
+def _outcome(result: DeletionWaitResult) -> Exit:
     """Print what the client's wait saw; exit 1 when anything is unknown (never "done")."""
     print(_line(result))
     if result.still_existing:
@@ -83,13 +83,8 @@ def _outcome(result: DeletionWaitResult, spec: JobSpec) -> Exit:
         )
     if not result.unknown:
         return Exit.OK
-    matched_nobody = (
-        " (a UUID of the input that matched no person has none: the server never says which did)"
-        if spec.kind == "ids"
-        else ""
-    )
     print(
-        f"{len(result.unknown):,} persons have no deletion record{matched_nobody}: their "
+        f"{len(result.unknown):,} persons have no deletion record: their "
         "event deletion was never queued here, or was queued in another project or host "
         "(check --host and --project-id), or the record was lost. They are not counted as "
         "completed.",
@@ -133,7 +128,7 @@ def run(args: argparse.Namespace) -> Exit:
 def _show(client: PersonsClient, tracked: list[str], spec: JobSpec) -> Exit:
     # One round of the client's wait: how things stand now, nothing waited for.
     result = client.wait_for_deletions(tracked, timeout=0, keep_person=spec.keep_person)
-    return _outcome(result, spec)
+    return _outcome(result)
 
 
 def _wait(
@@ -158,7 +153,7 @@ def _wait(
     result = client.wait_for_deletions(
         tracked, timeout=limit, poll_interval=poll_interval, keep_person=spec.keep_person
     )
-    code = _outcome(result, spec)
+    code = _outcome(result)
     if code is Exit.OK and not result.done:
         print(f"Timed out after {format_duration(limit)}; not all erased yet.", file=sys.stderr)
         return Exit.INCOMPLETE
