@@ -156,8 +156,12 @@ def _bound_sockets(transport: httpx.BaseTransport) -> None:
     itself and offers no parameter for it); other transports are left as they are."""
     pool = getattr(transport, "_pool", None) if isinstance(transport, httpx.HTTPTransport) else None
     backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend) and not isinstance(backend, _DeadlineBackend):
-        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    if (
+        pool is not None
+        and isinstance(backend, httpcore.NetworkBackend)
+        and not isinstance(backend, _DeadlineBackend)
+    ):
+        pool._network_backend = _DeadlineBackend(backend)
 
 
 def _read(response: httpx.Response, body: bytes) -> httpx.Response:

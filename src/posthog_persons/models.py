@@ -137,9 +137,9 @@ class BulkDeleteBatch:
     - `number`: 1, 2, ... within this bulk_delete call;
     - `field`: "ids" (person UUIDs) or "distinct_ids": the request body's field;
     - `ids`: exactly the ids the request will carry, in order;
-    - `person_uuids`: the persons they are: the ids themselves for `ids=`; for
-      `distinct_ids=` with delete_events/delete_recordings, the UUIDs the batch lookup resolved
-      them to (ids matching no person have none); None when nothing was resolved.
+    - `person_uuids`: with delete_events/delete_recordings, the UUIDs of the persons the
+      batch lookup found (by distinct id or by UUID; ids matching no person left out); None
+      when nothing was looked up.
     """
 
     number: int
@@ -193,9 +193,9 @@ class BulkDeleteResult:
       Neither is a failure; `wait_for_deletions` tells when the queued ones are gone.
     - `errors`: UUIDs of persons the server could not delete (`deletion_errors`).
     - `person_uuids`: UUIDs whose deletions were queued, to track with `deletion_status` /
-      `wait_for_deletions`: with `ids=`, the ids sent minus `errors` (the server does not say
-      which ids it did not find; those never get a deletion record); with `distinct_ids=` and
-      `delete_events`/`delete_recordings`, the UUIDs they resolved to; otherwise empty.
+      `wait_for_deletions`: with `delete_events`/`delete_recordings`, the persons the batch
+      lookups found (by distinct id or UUID) minus `errors`; otherwise, for `ids=`, the ids
+      sent minus `errors`, and for `distinct_ids=`, empty.
     - `extra`: fields of the server's summary this client does not know, merged over batches
       (numbers summed, booleans or-ed, anything else: the last value).
     """

@@ -22,8 +22,8 @@ def describe(error: PostHogError, *, where: str = "") -> tuple[str, Exit]:
     return redact(message), code
 
 
-def _describe(error: PostHogError, where: str) -> tuple[str, Exit]:
-    error = unwrap(error)  # type: ignore[assignment]
+def _describe(wrapped: PostHogError, where: str) -> tuple[str, Exit]:
+    error = unwrap(wrapped)
     at = f" ({where})" if where else ""
     if isinstance(error, errors.AuthenticationError):
         return (
@@ -67,4 +67,5 @@ def _describe(error: PostHogError, where: str) -> tuple[str, Exit]:
         return f"{error.message}{at}", Exit.USAGE
     if isinstance(error, errors.APIError):
         return f"request failed{at}: {error.message}", Exit.INCOMPLETE
-    return f"{error.message}{at}", Exit.INCOMPLETE
+    message = error.message if isinstance(error, PostHogError) else str(error)
+    return f"{message}{at}", Exit.INCOMPLETE
