@@ -256,12 +256,18 @@ class RequestPipeline:
         resolved: Resolved,
     ) -> _Outcome:
         """Decode and validate the request, then the handler (or a rule replacing it)."""
-        refused = self._unreadable(request, body, operation)
+        try:
+            data = json.loads(body.decode("utf-8")) if body.strip() else {}
+        except (UnicodeDecodeError, ValueError) as error:
+            # DRF's JSONParser decodes and parses before the view sees the data.
+            detail = f"JSON parse error - {error}"
+            return _Outcome(drf_error(400, "validation_error", "parse_error", detail), operation)
+        refused = self._schema_refusal(request, body, operation)
         if refused is not None:
             return _Outcome(refused, operation)
         call = attrs.evolve(
             request,
-            data=json.loads(body) if body.strip() else {},
+            data=data,
             operation=operation.operation_id,
             person_ref=resolved.person_ref,
         )
@@ -286,16 +292,10 @@ class RequestPipeline:
         rewritten = override is not None or transform is not None
         return _Outcome(response, operation, rewritten=rewritten)
 
-    def _unreadable(
+    def _schema_refusal(
         self, request: EmulatorRequest, body: bytes, operation: Operation
     ) -> EmulatorResponse | None:
-        """The 400 for a body that is not JSON or a request the schema refuses, if any."""
-        try:
-            if body.strip():
-                json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
-            # DRF's JSONParser decodes and parses before the view sees the data.
-            return drf_error(400, "validation_error", "parse_error", f"JSON parse error - {error}")
+        """The 400 for a request the schema refuses, if any."""
         problem = self._request_problem(request, body, operation)
         if problem is None:
             return None
