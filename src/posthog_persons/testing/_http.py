@@ -103,6 +103,11 @@ class EmulatorRequest:
         return url
 
 
+def body_fields(request: EmulatorRequest) -> dict[str, Any]:
+    """`request.data` as a view reads fields off it: a body that is not an object has none."""
+    return request.data if isinstance(request.data, dict) else {}
+
+
 class ApiError(Exception):
     """Raised by handlers to answer an error; carries the full response."""
 

@@ -16,6 +16,7 @@ from ._filters import canonical_value, compile_properties, search
 from ._http import (
     EmulatorRequest,
     EmulatorResponse,
+    body_fields,
     invalid,
     json_response,
     not_found,
@@ -125,8 +126,7 @@ def retrieve(state: EmulatorState, request: EmulatorRequest) -> EmulatorResponse
 
 def _lookup_ids(request: EmulatorRequest, field: str) -> list[Any]:
     """`request.data.get(field, [])`; not a list, or empty: `{"results": {}}`."""
-    data = request.data if isinstance(request.data, dict) else {}
-    values = data.get(field, [])
+    values = body_fields(request).get(field, [])
     if not isinstance(values, list):
         return []
     return values[:BATCH_LOOKUP_MAX]

@@ -14,6 +14,7 @@ from ._http import (
     ApiError,
     EmulatorRequest,
     EmulatorResponse,
+    body_fields,
     drf_error,
     empty,
     invalid,
@@ -27,10 +28,6 @@ from ._state import EmulatorState, canonical_uuid
 BULK_DELETE_MAX = 1000
 # posthog/api/person.py DeletionStatusPagination.default_limit (no max_limit).
 DELETION_STATUS_DEFAULT_LIMIT = 100
-
-
-def _data(request: EmulatorRequest) -> dict[str, Any]:
-    return request.data if isinstance(request.data, dict) else {}
 
 
 def _required(field: str) -> ApiError:
@@ -64,7 +61,7 @@ def _set_properties(state: EmulatorState, person: StoredPerson, values: Any) -> 
 
 def update(state: EmulatorState, request: EmulatorRequest) -> EmulatorResponse:
     """update / partial_update: `properties` checked first, then the person (_set_properties)."""
-    data = _data(request)
+    data = body_fields(request)
     if data.get("properties") is None:
         raise _required("properties")
     _set_properties(state, person_for(state, request), data["properties"])
@@ -72,7 +69,7 @@ def update(state: EmulatorState, request: EmulatorRequest) -> EmulatorResponse:
 
 
 def update_property(state: EmulatorState, request: EmulatorRequest) -> EmulatorResponse:
-    data = _data(request)
+    data = body_fields(request)
     if "value" not in data:
         raise _required("value")
     if data.get("key") is None:
@@ -87,7 +84,7 @@ def delete_property(state: EmulatorState, request: EmulatorRequest) -> EmulatorR
     person = state.by_reference(request.person_ref or "")
     if person is None:
         raise not_found()
-    data = _data(request)
+    data = body_fields(request)
     if "$unset" not in data:
         raise invalid("This field is required.", "$unset", code="required")
     person_uuid, key = person.uuid, str(data["$unset"])
@@ -104,7 +101,7 @@ def delete_property(state: EmulatorState, request: EmulatorRequest) -> EmulatorR
 def split(state: EmulatorState, request: EmulatorRequest) -> EmulatorResponse:
     """PersonViewSet.split: the person first, then the request's rules, then a queued task."""
     person = person_for(state, request)
-    data = _data(request)
+    data = body_fields(request)
     main = data.get("main_distinct_id")
     to_split = data.get("distinct_ids_to_split")
     if to_split is not None:
@@ -192,7 +189,7 @@ def _delete_persons(
 
 
 def bulk_delete(state: EmulatorState, request: EmulatorRequest) -> EmulatorResponse:
-    data = _data(request)
+    data = body_fields(request)
     distinct_ids, ids = data.get("distinct_ids"), data.get("ids")
     if distinct_ids and ids:
         raise invalid("You must provide either distinct_ids or ids, not both")
@@ -317,7 +314,7 @@ def deletion_status(state: EmulatorState, request: EmulatorRequest) -> EmulatorR
 
 def reset_person_distinct_id(state: EmulatorState, request: EmulatorRequest) -> EmulatorResponse:
     del state
-    distinct_id = _data(request).get("distinct_id")
+    distinct_id = body_fields(request).get("distinct_id")
     if not distinct_id or not isinstance(distinct_id, str):
         raise invalid("distinct_id is required")
     return empty(202)
