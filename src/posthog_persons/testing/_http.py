@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeAlias
 
 import attrs
@@ -29,6 +29,10 @@ class Trickle:
 
     delay: float
     chunk: int = 1
+
+    def pieces(self, body: bytes) -> Iterator[bytes]:
+        for start in range(0, len(body), self.chunk):
+            yield body[start : start + self.chunk]
 
 
 @attrs.frozen

@@ -77,9 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.flush()
         try:
-            for start in range(0, len(body), trickle.chunk):
+            for piece in trickle.pieces(body):
                 time.sleep(trickle.delay)
-                self.wfile.write(body[start : start + trickle.chunk])
+                self.wfile.write(piece)
                 self.wfile.flush()
         except OSError:
             # The client gave up (its deadline): nothing left to send to.

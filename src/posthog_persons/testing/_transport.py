@@ -11,17 +11,12 @@ import httpx
 from ._http import EmulatorResponse, Exchange, Trickle
 
 
-def _chunks(body: bytes, trickle: Trickle) -> Iterator[bytes]:
-    for start in range(0, len(body), trickle.chunk):
-        yield body[start : start + trickle.chunk]
-
-
 class _SlowStream(httpx.SyncByteStream):
     def __init__(self, body: bytes, trickle: Trickle) -> None:
         self._body, self._trickle = body, trickle
 
     def __iter__(self) -> Iterator[bytes]:
-        for piece in _chunks(self._body, self._trickle):
+        for piece in self._trickle.pieces(self._body):
             time.sleep(self._trickle.delay)
             yield piece
 
@@ -31,7 +26,7 @@ class _AsyncSlowStream(httpx.AsyncByteStream):
         self._body, self._trickle = body, trickle
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for piece in _chunks(self._body, self._trickle):
+        for piece in self._trickle.pieces(self._body):
             await asyncio.sleep(self._trickle.delay)
             yield piece
 
