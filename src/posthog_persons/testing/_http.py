@@ -123,8 +123,13 @@ class ApiError(Exception):
 def json_response(
     status: int, payload: Any, headers: Mapping[str, str] | None = None
 ) -> EmulatorResponse:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return EmulatorResponse(status, {"Content-Type": "application/json", **(headers or {})}, body)
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    return EmulatorResponse(status, headers, json_bytes(payload))
+
+
+def json_bytes(payload: Any) -> bytes:
+    """JSON as the emulator sends it (compact, like DRF's JSONRenderer)."""
+    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def empty(status: int) -> EmulatorResponse:

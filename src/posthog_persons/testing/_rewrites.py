@@ -6,13 +6,12 @@ earlier, with 401, 403, 404, 429 or a validation 400, neither use nor consume a 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
-from ._http import EmulatorRequest, EmulatorResponse, Trickle
+from ._http import EmulatorRequest, EmulatorResponse, Trickle, json_bytes, json_response
 
 JsonAnswer = Any | Callable[[EmulatorRequest], Any]
 _NO_JSON = object()
@@ -40,14 +39,11 @@ class Override(_Rule):
     headers: dict[str, str]
 
     def answer(self, request: EmulatorRequest, normal_status: int) -> EmulatorResponse:
-        headers = dict(self.headers)
+        status = self.status or normal_status
         if self.json is not _NO_JSON:
             payload = self.json(request) if callable(self.json) else self.json
-            content = json.dumps(payload, separators=(",", ":")).encode()
-            headers.setdefault("Content-Type", "application/json")
-        else:
-            content = self.body or b""
-        return EmulatorResponse(self.status or normal_status, headers, content)
+            return json_response(status, payload, self.headers)
+        return EmulatorResponse(status, dict(self.headers), self.body or b"")
 
 
 @attrs.define
@@ -57,8 +53,7 @@ class Transform(_Rule):
     def apply(self, response: EmulatorResponse) -> EmulatorResponse:
         if not response.headers.get("Content-Type", "").startswith("application/json"):
             return response
-        body = json.dumps(self.fn(response.json()), separators=(",", ":")).encode()
-        return attrs.evolve(response, body=body)
+        return attrs.evolve(response, body=json_bytes(self.fn(response.json())))
 
 
 @attrs.define

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from types import TracebackType
 from typing import Generic, TypeVar
 
 from ._contract import EmulatorContractError
-from ._http import Exchange, Trickle
+from ._http import Exchange, Trickle, drf_error
 
 E = TypeVar("E", bound=Exchange)
 
@@ -49,14 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.command, f"http://{host}{self.path}", self.headers.items(), body
             )
         except EmulatorContractError as error:
-            payload = {
-                "type": "server_error",
-                "code": "emulator_contract_error",
-                "detail": str(error),
-                "attr": None,
-            }
-            self._send(500, {"Content-Type": "application/json"}, json.dumps(payload).encode())
-            return
+            answer = drf_error(500, "server_error", "emulator_contract_error", str(error))
         if answer.disconnect:
             self.close_connection = True
             return
