@@ -350,8 +350,7 @@ class DeleteJob:
                 "resent": self.attempt > 1,
             }
         )
-        start, end = self.spec.batch_range(index)
-        self.done += end - start
+        self.done += self.spec.batch_len(index)
         self.deleted += result.persons_deleted
         self.queued += result.persons_queued
         self.current = index + 1
@@ -410,7 +409,7 @@ def report(state: JournalState, path: Path, target: Target) -> Exit:
     if resent_batches:
         shown = ", ".join(str(k + 1) for k in resent_batches[:_SHOWN_ERRORS])
         more = ", ..." if len(resent_batches) > _SHOWN_ERRORS else ""
-        most = sum(min(spec.batch_size, spec.total - k * spec.batch_size) for k in resent_batches)
+        most = sum(spec.batch_len(k) for k in resent_batches)
         print(
             f"Re-sent after an interruption: batch {shown}{more}. The answer to the first "
             "attempt was lost, so the counts above are what the server confirmed for the "
