@@ -181,7 +181,7 @@ def _existing(path: Path, spec: JobSpec) -> JournalState | None:
 
 
 def _summary(spec: JobSpec, target: Target, state: JournalState | None) -> list[str]:
-    noun = "distinct ids" if spec.kind == "distinct_ids" else "person UUIDs"
+    noun = IdKind(spec.kind).noun
     if state is None:
         return [
             f"About to delete the persons of {spec.total:,} {noun}{_flags_text(spec)}",
@@ -386,7 +386,7 @@ def report(state: JournalState, path: Path, target: Target) -> Exit:
     """The final (or interim) account of a job, from its journal; returns the exit code."""
     spec = state.spec
     totals = state.totals()
-    noun = "distinct ids" if spec.kind == "distinct_ids" else "person UUIDs"
+    noun = IdKind(spec.kind).noun
     out = sys.stdout
     status = "complete" if state.complete else "stopped before the end"
     print(f"Delete job {status}: {target.describe()}", file=out)
@@ -429,7 +429,7 @@ def report(state: JournalState, path: Path, target: Target) -> Exit:
         )
     errors = state.errors()
     if errors:
-        shown = ", ".join(errors[:_SHOWN_ERRORS]) + (", ..." if len(errors) > 5 else "")
+        shown = ", ".join(errors[:_SHOWN_ERRORS]) + (", ..." if len(errors) > _SHOWN_ERRORS else "")
         print(
             f"{len(errors):,} persons could not be deleted ({shown}); every one is in the "
             'journal\'s result lines ("errors"). Re-running a new job with them may help.',
