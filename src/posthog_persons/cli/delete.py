@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from posthog_persons.batching import BULK_DELETE_BATCH, LOOKUP_BATCH
+from posthog_persons.batching import BULK_DELETE_BATCH, LOOKUP_BATCH, chunks
 from posthog_persons.errors import PostHogError
 from posthog_persons.pacing import DEFAULT_RATE_LIMITS, paced_seconds
 
@@ -453,13 +453,14 @@ def dry_run(client: PersonsClient, spec: JobSpec, id_file: IdFile, target: Targe
             math.ceil(left / LOOKUP_BATCH), DEFAULT_RATE_LIMITS.reads, [], time.time()
         ),
     )
-    chunk = LOOKUP_BATCH
+    done = 0
     try:
-        for start in range(0, len(id_file.ids), chunk):
-            found = find_persons(client, kind, id_file.ids[start : start + chunk])
+        for chunk in chunks(id_file.ids, LOOKUP_BATCH):
+            found = find_persons(client, kind, chunk)
             matched += len(found)
             persons.update(person.uuid for person in found.values())
-            progress.update(min(start + chunk, len(id_file.ids)))
+            done += len(chunk)
+            progress.update(done)
         progress.update(len(id_file.ids), force=True)
     finally:
         progress.close()
