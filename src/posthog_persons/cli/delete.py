@@ -148,7 +148,7 @@ def _run(
                 raise CLIError(f"{journal_path} changed while starting; run again")
             job = DeleteJob(client, spec, id_file.ids, writer, state)
             try:
-                job.run()
+                final = job.run()
             except KeyboardInterrupt:
                 print("Interrupted.", file=sys.stderr)
             except JobStopped as stopped:
@@ -156,6 +156,8 @@ def _run(
             except JournalLost as lost:
                 print(f"posthog-persons: error: {job.lost(lost)}", file=sys.stderr)
                 return Exit.INTERRUPTED
+            else:
+                return report(final, journal_path, target)
         # Not complete (interrupted, or stopped by the server or the network): exit 130.
         return report(load(journal_path), journal_path, target)
 
@@ -254,7 +256,8 @@ class DeleteJob:
             seconds = max(seconds, paced_seconds(reads, DEFAULT_RATE_LIMITS.reads, [], now))
         return seconds
 
-    def run(self) -> None:
+    def run(self) -> JournalState:
+        """Run the job to its end; the journal's final state (before its "done" note)."""
         self.writer.append({"type": "run", "tool": _tool(), "ids_done": self.done})
         start = self.spec.batch_range(self.first)[0]
         try:
@@ -291,8 +294,9 @@ class DeleteJob:
             ) from error
         self.progress.update(self.done, force=True)
         self.progress.close()
-        totals = load(self.writer.path).totals()
-        self._note({"type": "done", **totals})
+        final = load(self.writer.path)
+        self._note({"type": "done", **final.totals()})
+        return final
 
     def _note(self, record: dict[str, Any]) -> None:
         """A record for people reading the journal; the job does not depend on it."""
