@@ -155,13 +155,6 @@ class BulkDeleteJob:
         self._resolved: set[str] = set()
         self._extra: dict[str, Any] = {}
 
-    def next_batch(self) -> list[str]:
-        """The next batch to send; empty when done. A bad id raises BulkDeleteInputError."""
-        batch, bad = self.read_batch()
-        if bad is not None:
-            raise self.bad_input(bad)
-        return batch
-
     def read_batch(self) -> tuple[list[str], _BadId | None]:
         """The next batch, or ([], the bad id found reading it): reading ahead, the error is
         raised only once the batch in flight is accounted for (`bad_input`)."""

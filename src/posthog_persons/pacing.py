@@ -173,6 +173,11 @@ class Pacer:
             kind: [_Window(budget) for budget in self.limits.budgets(kind)]
             for kind in ("delete", "read")
         }
+        # Read by the retry plan for every request sent: worked out once, not per request.
+        self._throttle_windows: dict[RequestKind, float | None] = {
+            kind: min((budget.seconds for budget in self.limits.budgets(kind)), default=None)
+            for kind in ("delete", "read")
+        }
 
     def reserve(self, kind: RequestKind) -> float:
         """Take a slot now and return 0, or return how long to wait before asking again."""
@@ -197,4 +202,4 @@ class Pacer:
 
     def throttle_window(self, kind: RequestKind) -> float | None:
         """The shortest window of this kind's budgets (the burst throttle's), None if unpaced."""
-        return min((budget.seconds for budget in self.limits.budgets(kind)), default=None)
+        return self._throttle_windows[kind]
