@@ -13,25 +13,12 @@ Exit codes: 0 done, 2 unreadable outcome or a `gh` failure.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
+from labelled_issue import GhError, run_gh
 from persons_codegen import PipelineError
 from persons_codegen.outcome import Outcome, publish, summary_file_from_env
-
-
-def run_gh(arguments: Sequence[str], stdin: str | None) -> str:
-    try:
-        done = subprocess.run(
-            ["gh", *arguments], input=stdin, capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        raise PipelineError("the GitHub CLI (gh) is not installed") from None
-    if done.returncode != 0:
-        raise PipelineError(f"gh {arguments[0]} {arguments[1]} failed: {done.stderr.strip()}")
-    return done.stdout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for line in publish(Outcome.read(args.outcome), run_gh, summary_file_from_env()):
             print(line)
-    except PipelineError as exc:
+    except (PipelineError, GhError) as exc:
         print(f"publish_outcome: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -194,10 +194,11 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         return check(source.load(origin), root, config)
     try:
-        result = regenerate(origin, root, config)
+        upstream = source.load(origin)  # raises PipelineError, never a refusal
+        result = regenerate(upstream, origin, root, config)
     except PipelineRefusal as refusal:
         if args.report_out or args.outcome:
-            result = _refused(refusal, origin, root, config)
+            result = _refused(refusal, upstream, origin, root, config)
             if args.report_out:
                 _emit(result.report, args.report_out)
             if args.outcome:
@@ -246,9 +247,11 @@ def check(upstream: dict[str, Any], root: Path, config: dict[str, Any]) -> int:
     return 0
 
 
-def regenerate(origin: str, root: Path, config: dict[str, Any]) -> Outcome:
-    """Regenerate the tree from `origin`; unchanged when the fresh output equals the tree."""
-    upstream = source.load(origin)
+def regenerate(
+    upstream: dict[str, Any], origin: str, root: Path, config: dict[str, Any]
+) -> Outcome:
+    """Regenerate the tree from `upstream` (loaded from `origin`); unchanged when the fresh
+    output equals the tree."""
     schema = build_schema(upstream, root / config["overlay"])
     outputs = _outputs(config)
     with tempfile.TemporaryDirectory(prefix="posthog-persons-regen-") as work:
@@ -272,12 +275,18 @@ def regenerate(origin: str, root: Path, config: dict[str, Any]) -> Outcome:
     return Outcome("changed", "the persons API changed: see the change report", origin, report=text)
 
 
-def _refused(refusal: PipelineRefusal, origin: str, root: Path, config: dict[str, Any]) -> Outcome:
-    """The refusal with upstream's own change: committed snapshot -> the new schema."""
+def _refused(
+    refusal: PipelineRefusal,
+    upstream: dict[str, Any],
+    origin: str,
+    root: Path,
+    config: dict[str, Any],
+) -> Outcome:
+    """The refusal with upstream's own change: committed snapshot -> the refused schema."""
     snapshot = root / config["upstream_snapshot"]
     try:
         text = report.change_report(
-            source.load_file(snapshot), source.load(origin), snapshot.name, source.label(origin)
+            source.load_file(snapshot), upstream, snapshot.name, source.label(origin)
         )
     except PipelineError as exc:
         text = f"(no change report: {exc})\n"

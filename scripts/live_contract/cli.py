@@ -17,6 +17,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from labelled_issue import run_gh
+
 from . import report
 from .compare import compare
 from .publish import publish
@@ -47,13 +49,14 @@ def install_cassettes(recorded: Path, cassettes: Path = CASSETTES) -> int:
 
 
 def _publish(body: str | None) -> None:
-    repository, token = os.environ.get("GITHUB_REPOSITORY"), os.environ.get("GITHUB_TOKEN")
-    if not repository or not token:
+    # `gh` reads GITHUB_TOKEN itself; the repository names the run in the issue.
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if not repository or not os.environ.get("GITHUB_TOKEN"):
         raise RefusedError("--publish needs GITHUB_REPOSITORY and GITHUB_TOKEN")
     server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
     run_id = os.environ.get("GITHUB_RUN_ID")
     run_url = f"{server}/{repository}/actions/runs/{run_id}" if run_id else None
-    print(publish(body, repository=repository, token=token, run_url=run_url))
+    print(publish(body, run_gh, run_url))
 
 
 def _run(args: argparse.Namespace) -> int:

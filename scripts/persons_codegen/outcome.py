@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from labelled_issue import Gh, LabelledIssue
 
 from . import PipelineError
 
@@ -81,71 +82,29 @@ def issue_body(outcome: Outcome) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-# One `gh` call: (arguments after `gh`, text for stdin or None) -> stdout.
-Gh = Callable[[Sequence[str], str | None], str]
-
-
-def _open_refusal_issue(gh: Gh) -> str | None:
-    number = gh(
-        [
-            "issue",
-            "list",
-            "--state",
-            "open",
-            "--label",
-            REFUSAL_LABEL,
-            "--json",
-            "number",
-            "--jq",
-            ".[0].number // empty",
-        ],
-        None,
-    ).strip()
-    return number or None
-
-
 def publish(outcome: Outcome, gh: Gh, summary_file: Path | None = None) -> list[str]:
     """Act on `outcome` through `gh`; return what was done, one line each (also printed)."""
     done: list[str] = []
-    existing = _open_refusal_issue(gh)
+    issue = LabelledIssue(gh, REFUSAL_LABEL, REFUSAL_TITLE, color="B60205")
+    existing = issue.find_open()
     if outcome.status in ("refused", "failed"):
         body = issue_body(outcome)
         if existing:
-            gh(["issue", "edit", existing, "--body-file", "-"], body)
-            gh(["issue", "comment", existing, "--body", f"Refused again: {outcome.summary}"], None)
+            issue.update(existing, body)
+            issue.comment(existing, f"Refused again: {outcome.summary}")
             done.append(f"updated issue #{existing}")
         else:
-            gh(["label", "create", REFUSAL_LABEL, "--force", "--color", "B60205"], None)
-            url = gh(
-                [
-                    "issue",
-                    "create",
-                    "--title",
-                    REFUSAL_TITLE,
-                    "--label",
-                    REFUSAL_LABEL,
-                    "--body-file",
-                    "-",
-                ],
-                body,
-            ).strip()
-            done.append(f"opened issue {url}")
+            done.append(f"opened issue {issue.open(body)}")
     else:
         if outcome.status == "unchanged":
             done.append(f"nothing changed upstream: {outcome.summary}")
         else:
             done.append(f"the client changed: {outcome.summary} (pull request with the report)")
         if existing:
-            gh(
-                [
-                    "issue",
-                    "close",
-                    existing,
-                    "--comment",
-                    f"Resolved: the regeneration from `{outcome.source}` succeeds again "
-                    f"({outcome.status}).",
-                ],
-                None,
+            issue.close(
+                existing,
+                f"Resolved: the regeneration from `{outcome.source}` succeeds again "
+                f"({outcome.status}).",
             )
             done.append(f"closed issue #{existing}")
     if summary_file is not None:

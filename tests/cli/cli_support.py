@@ -10,6 +10,7 @@ import select
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,21 @@ class Emulator:
             for r in self.fake.requests
             if r.operation == "persons_bulk_delete_create" and (r.status == 202 or not ok_only)
         ]
+
+    def sent_counts(self) -> Counter[str]:
+        """How many accepted bulk_delete requests carried each id."""
+        counts: Counter[str] = Counter()
+        for request in self.bulk_deletes():
+            counts.update(request.body.get("distinct_ids") or request.body.get("ids") or [])
+        return counts
+
+    def write_distinct_ids(self, path: Path, count: int | None = None) -> list[str]:
+        """The first distinct id of each of the first `count` persons (all by default),
+        written to `path` one per line."""
+        persons = self.fake.persons[:count] if count else self.fake.persons
+        ids = [person["distinct_ids"][0] for person in persons]
+        write_lines(path, ids)
+        return ids
 
 
 def lose_answers(

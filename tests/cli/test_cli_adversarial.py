@@ -53,19 +53,6 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def _distinct_ids(emulator: Emulator, path: Path, count: int) -> list[str]:
-    ids = [p["distinct_ids"][0] for p in emulator.fake.persons[:count]]
-    write_lines(path, ids)
-    return ids
-
-
-def _sent(emulator: Emulator) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for request in emulator.bulk_deletes():
-        counts.update(request.body.get("distinct_ids") or request.body.get("ids") or [])
-    return counts
-
-
 def _one_error(stderr: str) -> str:
     errors = [line for line in stderr.splitlines() if line.startswith("posthog-persons: error:")]
     assert len(errors) == 1, stderr
@@ -153,7 +140,7 @@ def _snapshot(path: Path) -> tuple[object, ...]:
 def test_a_journal_path_that_is_not_this_tools_journal_is_refused_untouched(
     emulator: Emulator, tmp_path: Path, make: Callable[[Path], Path], expected: str
 ) -> None:
-    _distinct_ids(emulator, tmp_path / "ids.txt", 5)
+    emulator.write_distinct_ids(tmp_path / "ids.txt", 5)
     target = make(tmp_path)
     before = _snapshot(target)
     listing = sorted(os.listdir(tmp_path))
@@ -176,7 +163,7 @@ def test_a_torn_journal_of_this_tool_is_discarded_and_a_new_one_appears_complete
 ) -> None:
     """Only a file with this tool's first bytes and no complete line is ever discarded, and
     a new journal is visible under its name only once complete and locked."""
-    _distinct_ids(emulator, tmp_path / "ids.txt", 5)
+    emulator.write_distinct_ids(tmp_path / "ids.txt", 5)
     journal = tmp_path / "ids.txt.journal.jsonl"
     journal.write_bytes(MAGIC + b'1","tool":"posthog-persons 0.1.0","sp')
     locked_incomplete: list[bytes] = []
@@ -258,7 +245,7 @@ def test_a_journal_written_by_release_0_1_0_resumes(
     assert result.returncode == 0, result.stderr
     assert emulator.fake.persons == []
     # The batch in flight (4) is sent again, then batch 5: each once, by distinct id.
-    assert _sent(emulator) == Counter(ids[30:])
+    assert emulator.sent_counts() == Counter(ids[30:])
     assert re.search(r"processed\s+50 of 50 \(5 of 5 batches; 2 re-sent", result.stdout)
     # What the server confirmed: batches 1, 3 and 5; batch 2's "already_gone" was never
     # confirmed, and batch 4's re-send found nobody.
@@ -282,7 +269,7 @@ def test_a_second_concurrent_job_over_the_same_ids_and_project_is_refused_unless
     emulator_factory: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     emulator = emulator_factory(600)
-    _distinct_ids(emulator, tmp_path / "ids.txt", 600)
+    emulator.write_distinct_ids(tmp_path / "ids.txt", 600)
     shutil.copy(tmp_path / "ids.txt", tmp_path / "copy.txt")
     emulator.fake.latency = 0.05
     first = start_cli(
@@ -344,7 +331,7 @@ def test_a_malformed_answer_stops_the_job_resumably_and_the_batch_is_not_done(
     body: dict[str, object],
     flags: tuple[str, ...],
 ) -> None:
-    ids = _distinct_ids(emulator, tmp_path / "ids.txt", 30)
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt", 30)
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "10", *flags, "--yes")
     # The server acts as usual, then answers `body`; the lookups go wrong after the first
     # (the access check before anything is deleted).
@@ -468,7 +455,7 @@ def test_status_reports_persons_without_a_deletion_record_as_unknown(
     emulator_factory: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     emulator = emulator_factory(40)
-    _distinct_ids(emulator, tmp_path / "ids.txt", 30)
+    emulator.write_distinct_ids(tmp_path / "ids.txt", 30)
     deleted = invoke(
         "delete", "--distinct-ids-file", "ids.txt", "--delete-events", "--keep-person", "--yes",
         env=emulator.env(), cwd=tmp_path,
@@ -499,7 +486,7 @@ def test_status_reports_persons_without_a_deletion_record_as_unknown(
 def test_a_key_echoed_by_the_server_never_reaches_the_terminal_logs_or_journal(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    _distinct_ids(emulator, tmp_path / "ids.txt", 5)
+    emulator.write_distinct_ids(tmp_path / "ids.txt", 5)
     echo = {"detail": f"malformed header: Authorization: Bearer {API_KEY}", "attr": API_KEY}
     emulator.fake.override("persons_bulk_delete_create", status=400, json=echo)
     stopped = invoke(
@@ -526,7 +513,7 @@ def test_a_key_echoed_by_the_server_never_reaches_the_terminal_logs_or_journal(
 def test_a_damaged_journal_says_which_line_and_how_to_recover(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    _distinct_ids(emulator, tmp_path / "ids.txt", 30)
+    emulator.write_distinct_ids(tmp_path / "ids.txt", 30)
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "10", "--yes")
     assert invoke(*command, env=emulator.env(), cwd=tmp_path).returncode == 0
     journal = tmp_path / "ids.txt.journal.jsonl"
@@ -547,7 +534,7 @@ def test_a_damaged_journal_says_which_line_and_how_to_recover(
 def test_a_journal_deleted_or_replaced_mid_run_stops_and_is_saved_to_resume(
     emulator: Emulator, tmp_path: Path, how: str
 ) -> None:
-    ids = _distinct_ids(emulator, tmp_path / "ids.txt", 50)
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt", 50)
     journal = tmp_path / "ids.txt.journal.jsonl"
     deletes = [0]
 
@@ -585,7 +572,7 @@ def test_a_journal_deleted_or_replaced_mid_run_stops_and_is_saved_to_resume(
     emulator.fake.clear_overrides()
     resumed = invoke(*resume, env=emulator.env(), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    assert _sent(emulator) == Counter(ids), "each id sent exactly once"
+    assert emulator.sent_counts() == Counter(ids), "each id sent exactly once"
     assert re.search(r"persons deleted\s+50\n", resumed.stdout)
 
 
@@ -599,7 +586,7 @@ def test_a_full_disk_mid_run_stops_resumably_and_the_journal_stays_whole(
     emulator: Emulator, tmp_path: Path
 ) -> None:
     """A process limit on file size (EFBIG, like ENOSPC or EDQUOT) lets writes fail mid-job."""
-    ids = _distinct_ids(emulator, tmp_path / "ids.txt", 100)
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt", 100)
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "10", "--yes")
     stopped = run_cli(
         *command, env=emulator.env(), cwd=tmp_path, prelude=_FULL_DISK.format(limit=4000)
@@ -618,5 +605,5 @@ def test_a_full_disk_mid_run_stops_resumably_and_the_journal_stays_whole(
     resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert len(emulator.fake.persons) == 200
-    sent = _sent(emulator)
+    sent = emulator.sent_counts()
     assert set(sent) == set(ids) and max(sent.values()) <= 2

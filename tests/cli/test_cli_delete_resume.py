@@ -24,22 +24,6 @@ from cli_support import (
 )
 
 
-def _ids_file(emulator: Emulator, path: Path, count: int | None = None) -> list[str]:
-    persons = emulator.fake.persons[:count] if count else emulator.fake.persons
-    ids = [person["distinct_ids"][0] for person in persons]
-    write_lines(path, ids)
-    return ids
-
-
-def _sent_counts(emulator: Emulator) -> Counter[str]:
-    """How many accepted bulk_delete requests carried each id."""
-    counts: Counter[str] = Counter()
-    for request in emulator.bulk_deletes():
-        body = request.body
-        counts.update(body.get("distinct_ids") or body.get("ids") or [])
-    return counts
-
-
 def _check_journal(path: Path, batches: int, *, stops: int = 1) -> list[dict[str, object]]:
     records = journal_records(path)
     results = [r for r in records if r["type"] == "result"]
@@ -57,7 +41,7 @@ def test_sigkill_mid_request_then_resume(
     emulator = emulator_factory(25_000)
     # Each request takes 20 ms: the kill lands while a batch is on the wire.
     emulator.fake.latency = 0.02
-    ids = _ids_file(emulator, tmp_path / "ids.txt")
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt")
     journal = tmp_path / "ids.txt.journal.jsonl"
     command = ("delete", "--distinct-ids-file", "ids.txt", "--yes")
 
@@ -83,7 +67,7 @@ def test_sigkill_mid_request_then_resume(
 
     assert resumed.returncode == 0, resumed.stderr
     assert emulator.fake.persons == [], "every person of the file is deleted"
-    sent = _sent_counts(emulator)
+    sent = emulator.sent_counts()
     assert set(sent) == set(ids), "no id skipped"
     twice = {i for i, n in sent.items() if n > 1}
     assert twice <= set(ids[killed_batch * 1000 : (killed_batch + 1) * 1000])
@@ -111,7 +95,7 @@ def test_sigkill_before_the_server_saw_the_batch_resends_it_once(
     emulator_factory: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     emulator = emulator_factory(5_000)
-    ids = _ids_file(emulator, tmp_path / "ids.txt")
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt")
     journal = tmp_path / "job.jsonl"
     command = (
         "delete",
@@ -140,7 +124,7 @@ def test_sigkill_before_the_server_saw_the_batch_resends_it_once(
 
     assert resumed.returncode == 0, resumed.stderr
     assert emulator.fake.persons == []
-    sent = _sent_counts(emulator)
+    sent = emulator.sent_counts()
     # Each id was in exactly one request the server acted on: the re-send was the first.
     assert sent == Counter(ids)
     records = _check_journal(journal, 10)
@@ -160,7 +144,7 @@ def test_sigkill_at_random_instants_then_resume(
     # 100 batches of at least 10 ms: a run killed within 0.8 s (start-up included) cannot
     # get through them all, so every kill lands somewhere in the job.
     emulator.fake.latency = 0.01
-    ids = _ids_file(emulator, tmp_path / "ids.txt")
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt")
     journal = tmp_path / "ids.txt.journal.jsonl"
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "60", "--yes")
     rng = random.Random(20260)
@@ -185,7 +169,7 @@ def test_sigkill_at_random_instants_then_resume(
     assert resumed.returncode == 0, resumed.stderr
     assert kills >= 3, "the job must actually have been killed a few times"
     assert emulator.fake.persons == [], "every person of the file is deleted"
-    sent = _sent_counts(emulator)
+    sent = emulator.sent_counts()
     assert set(sent) == set(ids), "no id skipped"
     twice = {i for i, n in sent.items() if n > 1}
     # Sent once, plus once more for each kill that left its batch's answer unknown.
@@ -203,7 +187,7 @@ def test_sigint_finishes_the_batch_then_resumes(
     emulator_factory: Callable[..., Emulator], tmp_path: Path, stop: signal.Signals
 ) -> None:
     emulator = emulator_factory(3_000)
-    ids = _ids_file(emulator, tmp_path / "ids.txt")
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt")
     journal = tmp_path / "ids.txt.journal.jsonl"
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "200", "--yes")
     emulator.fake.latency = 0.05
@@ -226,7 +210,7 @@ def test_sigint_finishes_the_batch_then_resumes(
     resumed = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert emulator.fake.persons == []
-    assert _sent_counts(emulator) == Counter(ids), "nothing sent twice, nothing skipped"
+    assert emulator.sent_counts() == Counter(ids), "nothing sent twice, nothing skipped"
     assert re.search(r"persons deleted\s+3,000\n", resumed.stdout)
     _check_journal(journal, 15)
     # Not a terminal: plain lines, no bar redrawn with control characters, ending on the total.
@@ -236,7 +220,7 @@ def test_sigint_finishes_the_batch_then_resumes(
 
 
 def test_resume_is_refused_when_flags_or_input_change(emulator: Emulator, tmp_path: Path) -> None:
-    ids = _ids_file(emulator, tmp_path / "ids.txt", 100)
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt", 100)
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "40", "--yes")
     first = invoke(*command, env=emulator.env(), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
@@ -264,7 +248,7 @@ def test_resume_is_refused_when_flags_or_input_change(emulator: Emulator, tmp_pa
 
 
 def test_no_terminal_and_no_yes_refuses(emulator: Emulator, tmp_path: Path) -> None:
-    _ids_file(emulator, tmp_path / "ids.txt", 10)
+    emulator.write_distinct_ids(tmp_path / "ids.txt", 10)
     result = invoke("delete", "--distinct-ids-file", "ids.txt", env=emulator.env(), cwd=tmp_path)
     assert result.returncode == 2
     assert "--yes" in result.stderr
@@ -273,7 +257,7 @@ def test_no_terminal_and_no_yes_refuses(emulator: Emulator, tmp_path: Path) -> N
 
 
 def test_dry_run_counts_and_deletes_nothing(emulator: Emulator, tmp_path: Path) -> None:
-    ids = _ids_file(emulator, tmp_path / "ids.txt", 50)
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt", 50)
     write_lines(tmp_path / "ids.txt", [*ids, "nobody-1", "nobody-2"])
     result = invoke(
         "delete", "--distinct-ids-file", "ids.txt", "--dry-run", env=emulator.env(), cwd=tmp_path
@@ -336,7 +320,7 @@ def test_delete_events_by_distinct_id_tracks_uuids_and_status_waits(
 def test_keep_person_alone_is_refused_before_anything_starts(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    _ids_file(emulator, tmp_path / "ids.txt", 10)
+    emulator.write_distinct_ids(tmp_path / "ids.txt", 10)
     for extra in ((), ("--dry-run",)):
         result = invoke(
             "delete", "--distinct-ids-file", "ids.txt", "--keep-person", "--yes", *extra,
@@ -351,7 +335,7 @@ def test_keep_person_alone_is_refused_before_anything_starts(
 def test_a_journal_killed_before_its_first_line_was_complete_starts_afresh(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    _ids_file(emulator, tmp_path / "ids.txt", 20)
+    emulator.write_distinct_ids(tmp_path / "ids.txt", 20)
     journal = tmp_path / "ids.txt.journal.jsonl"
     # What an older release killed mid-write of its first line could leave: this tool's own
     # first bytes, no complete line, so no intent was ever written.

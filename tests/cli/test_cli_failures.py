@@ -21,19 +21,11 @@ from cli_support import (
 )
 
 
-def _sent_counts(emulator: Emulator) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for request in emulator.bulk_deletes():
-        counts.update(request.body.get("distinct_ids") or request.body.get("ids") or [])
-    return counts
-
-
 def test_server_failing_after_the_retries_stops_the_job_resumably(
     emulator_factory: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     emulator = emulator_factory(2_000)
-    ids = [p["distinct_ids"][0] for p in emulator.fake.persons]
-    write_lines(tmp_path / "ids.txt", ids)
+    ids = emulator.write_distinct_ids(tmp_path / "ids.txt")
     journal = tmp_path / "ids.txt.journal.jsonl"
     command = ("delete", "--distinct-ids-file", "ids.txt", "--batch-size", "100", "--yes")
     emulator.fake.latency = 0.02
@@ -67,7 +59,7 @@ def test_server_failing_after_the_retries_stops_the_job_resumably(
     assert resumed.returncode == 0, resumed.stderr
     assert emulator.fake.persons == []
     # The failed batch never got past the faults: it was accepted once, by the resumed run.
-    assert _sent_counts(emulator) == Counter(ids)
+    assert emulator.sent_counts() == Counter(ids)
     assert re.search(r"persons deleted\s+2,000\n", resumed.stdout)
     assert_no_key(stopped.stdout, stopped.stderr, resumed.stdout, journal.read_bytes())
 

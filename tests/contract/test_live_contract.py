@@ -8,6 +8,7 @@ anything is written anywhere.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -262,49 +263,47 @@ def test_the_command_exits_2_and_names_what_is_missing(
 
 
 class FakeGitHub:
-    """The few REST calls the workflow's publishing makes, on an in-memory repository."""
+    """The few `gh` calls the workflow's publishing makes, on an in-memory repository."""
 
     def __init__(self) -> None:
-        self.issues: dict[int, dict[str, Any]] = {
-            1: {"number": 1, "state": "open", "labels": ["live-contract"], "pull_request": {}},
-        }
+        # Starts at #2 (#1 is a pull request; `gh issue list` never lists those).
+        self.issues: dict[int, dict[str, Any]] = {}
         self.comments: list[tuple[int, str]] = []
+        self.numbers = iter(range(2, 100))
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        assert request.headers["Authorization"] == "Bearer gh-token"
-        path = request.url.path.removeprefix("/repos/acme/persons/issues")
-        data = json.loads(request.content) if request.content else {}
-        if request.method == "GET" and path == "":
-            label = request.url.params["labels"]
+    def __call__(self, arguments: Sequence[str], stdin: str | None) -> str:
+        args = list(arguments)
+        if args[:2] == ["issue", "list"]:
+            label = args[args.index("--label") + 1]
             found = [
-                i for i in self.issues.values() if i["state"] == "open" and label in i["labels"]
+                n for n, i in self.issues.items() if i["state"] == "open" and label in i["labels"]
             ]
-            return httpx.Response(200, json=found)
-        if request.method == "POST" and path == "":
-            number = max(self.issues) + 1
-            self.issues[number] = {"number": number, "state": "open", **data}
-            return httpx.Response(201, json=self.issues[number])
-        number = int(path.strip("/").split("/")[0])
-        if path.endswith("/comments"):
-            self.comments.append((number, data["body"]))
-            return httpx.Response(201, json={})
-        self.issues[number].update(data)
-        return httpx.Response(200, json=self.issues[number])
+            return f"{min(found)}\n" if found else "\n"
+        if args[:2] == ["label", "create"]:
+            return ""
+        if args[:2] == ["issue", "create"]:
+            number = next(self.numbers)
+            label = args[args.index("--label") + 1]
+            self.issues[number] = {"state": "open", "labels": [label], "body": stdin}
+            return f"https://github.com/acme/persons/issues/{number}\n"
+        number = int(args[2])
+        if args[:2] == ["issue", "edit"]:
+            self.issues[number]["body"] = stdin
+        elif args[:2] == ["issue", "close"]:
+            self.comments.append((number, args[args.index("--comment") + 1]))
+            self.issues[number]["state"] = "closed"
+        else:
+            raise AssertionError(f"unexpected gh call: {args}")
+        return ""
 
 
 def test_one_issue_is_opened_updated_then_closed() -> None:
     github = FakeGitHub()
 
     def send(body: str | None) -> str:
-        return publish(
-            body,
-            repository="acme/persons",
-            token="gh-token",
-            run_url="https://run/9",
-            transport=httpx.MockTransport(github.handle),
-        )
+        return publish(body, github, run_url="https://run/9")
 
-    assert send(None) == "nothing to do"  # the labelled pull request is not the issue
+    assert send(None) == "nothing to do"
     assert send("# 3 divergences") == "opened #2"
     assert send("# 1 divergence") == "updated #2"
     assert github.issues[2]["body"].startswith("# 1 divergence")

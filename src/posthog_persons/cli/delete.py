@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from posthog_persons.batching import BULK_DELETE_BATCH, LOOKUP_BATCH
+from posthog_persons.batching import BULK_DELETE_BATCH, LOOKUP_BATCH, chunks
 from posthog_persons.errors import PostHogError
 from posthog_persons.pacing import DEFAULT_RATE_LIMITS, paced_seconds
 
@@ -148,7 +148,7 @@ def _run(
                 raise CLIError(f"{journal_path} changed while starting; run again")
             job = DeleteJob(client, spec, id_file.ids, writer, state)
             try:
-                job.run()
+                final = job.run()
             except KeyboardInterrupt:
                 print("Interrupted.", file=sys.stderr)
             except JobStopped as stopped:
@@ -156,6 +156,8 @@ def _run(
             except JournalLost as lost:
                 print(f"posthog-persons: error: {job.lost(lost)}", file=sys.stderr)
                 return Exit.INTERRUPTED
+            else:
+                return report(final, journal_path, target)
         # Not complete (interrupted, or stopped by the server or the network): exit 130.
         return report(load(journal_path), journal_path, target)
 
@@ -181,7 +183,7 @@ def _existing(path: Path, spec: JobSpec) -> JournalState | None:
 
 
 def _summary(spec: JobSpec, target: Target, state: JournalState | None) -> list[str]:
-    noun = "distinct ids" if spec.kind == "distinct_ids" else "person UUIDs"
+    noun = IdKind(spec.kind).noun
     if state is None:
         return [
             f"About to delete the persons of {spec.total:,} {noun}{_flags_text(spec)}",
@@ -254,7 +256,8 @@ class DeleteJob:
             seconds = max(seconds, paced_seconds(reads, DEFAULT_RATE_LIMITS.reads, [], now))
         return seconds
 
-    def run(self) -> None:
+    def run(self) -> JournalState:
+        """Run the job to its end; the journal's final state (before its "done" note)."""
         self.writer.append({"type": "run", "tool": _tool(), "ids_done": self.done})
         start = self.spec.batch_range(self.first)[0]
         try:
@@ -291,8 +294,9 @@ class DeleteJob:
             ) from error
         self.progress.update(self.done, force=True)
         self.progress.close()
-        totals = load(self.writer.path).totals()
-        self._note({"type": "done", **totals})
+        final = load(self.writer.path)
+        self._note({"type": "done", **final.totals()})
+        return final
 
     def _note(self, record: dict[str, Any]) -> None:
         """A record for people reading the journal; the job does not depend on it."""
@@ -350,8 +354,7 @@ class DeleteJob:
                 "resent": self.attempt > 1,
             }
         )
-        start, end = self.spec.batch_range(index)
-        self.done += end - start
+        self.done += self.spec.batch_len(index)
         self.deleted += result.persons_deleted
         self.queued += result.persons_queued
         self.current = index + 1
@@ -387,7 +390,7 @@ def report(state: JournalState, path: Path, target: Target) -> Exit:
     """The final (or interim) account of a job, from its journal; returns the exit code."""
     spec = state.spec
     totals = state.totals()
-    noun = "distinct ids" if spec.kind == "distinct_ids" else "person UUIDs"
+    noun = IdKind(spec.kind).noun
     out = sys.stdout
     status = "complete" if state.complete else "stopped before the end"
     print(f"Delete job {status}: {target.describe()}", file=out)
@@ -410,7 +413,7 @@ def report(state: JournalState, path: Path, target: Target) -> Exit:
     if resent_batches:
         shown = ", ".join(str(k + 1) for k in resent_batches[:_SHOWN_ERRORS])
         more = ", ..." if len(resent_batches) > _SHOWN_ERRORS else ""
-        most = sum(min(spec.batch_size, spec.total - k * spec.batch_size) for k in resent_batches)
+        most = sum(spec.batch_len(k) for k in resent_batches)
         print(
             f"Re-sent after an interruption: batch {shown}{more}. The answer to the first "
             "attempt was lost, so the counts above are what the server confirmed for the "
@@ -430,7 +433,7 @@ def report(state: JournalState, path: Path, target: Target) -> Exit:
         )
     errors = state.errors()
     if errors:
-        shown = ", ".join(errors[:_SHOWN_ERRORS]) + (", ..." if len(errors) > 5 else "")
+        shown = ", ".join(errors[:_SHOWN_ERRORS]) + (", ..." if len(errors) > _SHOWN_ERRORS else "")
         print(
             f"{len(errors):,} persons could not be deleted ({shown}); every one is in the "
             'journal\'s result lines ("errors"). Re-running a new job with them may help.',
@@ -454,13 +457,14 @@ def dry_run(client: PersonsClient, spec: JobSpec, id_file: IdFile, target: Targe
             math.ceil(left / LOOKUP_BATCH), DEFAULT_RATE_LIMITS.reads, [], time.time()
         ),
     )
-    chunk = LOOKUP_BATCH
+    done = 0
     try:
-        for start in range(0, len(id_file.ids), chunk):
-            found = find_persons(client, kind, id_file.ids[start : start + chunk])
+        for chunk in chunks(id_file.ids, LOOKUP_BATCH):
+            found = find_persons(client, kind, chunk)
             matched += len(found)
             persons.update(person.uuid for person in found.values())
-            progress.update(min(start + chunk, len(id_file.ids)))
+            done += len(chunk)
+            progress.update(done)
         progress.update(len(id_file.ids), force=True)
     finally:
         progress.close()

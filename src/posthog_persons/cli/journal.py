@@ -94,6 +94,10 @@ class JobSpec:
         start = batch * self.batch_size
         return start, min(start + self.batch_size, self.total)
 
+    def batch_len(self, batch: int) -> int:
+        start, end = self.batch_range(batch)
+        return end - start
+
     def differences(self, other: JobSpec) -> list[str]:
         """What differs from `other`, as `what: journal vs now` phrases (the path does not)."""
         names = {
@@ -144,7 +148,6 @@ class Intent:
     attempt: int
     ids: list[str]
     person_uuids: list[str] | None
-    at: float | None
 
 
 @dataclass(frozen=True)
@@ -179,16 +182,10 @@ class JournalState:
     in_flight_tracked: list[str] = field(default_factory=list)
     # Send times of the intents, for pacing-aware ETAs across restarts.
     sent_at: list[float] = field(default_factory=list)
-    runs: int = 0
-    created_at: str = ""
 
     @property
     def confirmed(self) -> int:
         return len(self.results)
-
-    @property
-    def next_batch(self) -> int:
-        return self.confirmed + (1 if self.in_flight is not None else 0)
 
     @property
     def complete(self) -> bool:
@@ -196,7 +193,7 @@ class JournalState:
 
     @property
     def ids_done(self) -> int:
-        return sum(self.spec.batch_range(k)[1] - self.spec.batch_range(k)[0] for k in self.results)
+        return sum(self.spec.batch_len(k) for k in self.results)
 
     def totals(self) -> dict[str, int]:
         """The server's confirmed counts, summed over the batches' recorded answers."""
@@ -266,7 +263,6 @@ def load(path: Path) -> JournalState:
                 state = JournalState(spec=JobSpec.from_json(record["spec"]))
             except (ValueError, TypeError, KeyError) as error:
                 raise _damaged(path, number, f"(the job line) is unreadable: {error}") from None
-            state.created_at = str(record.get("at", ""))
             continue
         try:
             _apply(state, kind, record)
@@ -295,7 +291,6 @@ def _apply(state: JournalState, kind: str, record: dict[str, Any]) -> None:
             attempt=int(record.get("attempt", 1)),
             ids=[str(i) for i in record["ids"]],
             person_uuids=[str(u) for u in uuids] if isinstance(uuids, list) else None,
-            at=at,
         )
         state.in_flight_tracked.extend(state.spec.tracked(state.in_flight))
     elif kind == "result":
@@ -316,8 +311,6 @@ def _apply(state: JournalState, kind: str, record: dict[str, Any]) -> None:
         state.tracked_uuids.extend(dict.fromkeys(state.in_flight_tracked))
         state.in_flight = None
         state.in_flight_tracked = []
-    elif kind == "run":
-        state.runs += 1
 
 
 class Existing(Enum):

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from posthog_persons.batching import LOOKUP_BATCH
+from posthog_persons.batching import LOOKUP_BATCH, chunks
 from posthog_persons.errors import NotFoundError, PostHogError
 
 from .config import client_from_args
@@ -74,8 +74,8 @@ def run_lookup(args: argparse.Namespace) -> Exit:
         writer = writer_for(fmt, stream, LOOKUP_COLUMNS)
         try:
             # One lookup request at a time: output and progress follow each answer.
-            for start in range(0, len(id_file.ids), LOOKUP_BATCH):
-                chunk = id_file.ids[start : start + LOOKUP_BATCH]
+            done = 0
+            for chunk in chunks(id_file.ids, LOOKUP_BATCH):
                 found = find_persons(client, kind, chunk)
                 for value in chunk:
                     person = found.get(value)
@@ -84,7 +84,8 @@ def run_lookup(args: argparse.Namespace) -> Exit:
                         found_count += 1
                         record.update(person_record(person))
                     writer.write(record)
-                progress.update(start + len(chunk))
+                done += len(chunk)
+                progress.update(done)
         except PostHogError as error:
             message, code = describe(error, where="looking up ids")
             raise CLIError(message, code) from error

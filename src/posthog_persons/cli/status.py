@@ -20,6 +20,7 @@ from posthog_persons.errors import PostHogError
 from .config import make_client, read_api_key
 from .exits import CLIError, Exit
 from .failures import describe
+from .inputs import IdKind
 from .journal import JobSpec, JournalState, load
 from .progress import format_duration
 
@@ -95,7 +96,7 @@ def _outcome(result: DeletionWaitResult) -> Exit:
 
 def _job_line(state: JournalState, path: Path) -> str:
     spec = state.spec
-    noun = "distinct ids" if spec.kind == "distinct_ids" else "person UUIDs"
+    noun = IdKind(spec.kind).noun
     totals = state.totals()
     where = "complete" if state.complete else f"NOT complete (resume it: {path})"
     return (
