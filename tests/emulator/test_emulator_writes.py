@@ -166,6 +166,17 @@ def test_split_with_a_main_id_the_person_lacks_moves_every_id_off() -> None:
     assert {p["distinct_ids"][0] for p in fake.persons if p["id"] != 1} == {"a", "b"}
 
 
+def test_split_of_a_person_left_without_distinct_ids_is_queued_not_a_crash() -> None:
+    # Schemathesis found it: after a split moved every id off, a default split (no main id)
+    # crashed the emulator's server thread. The view only queues the task: 201, nothing moves.
+    fake = FakePostHog([{"distinct_ids": ["a"], "properties": {}}], validate=False)
+    with fake.client() as client:
+        assert client.post(f"{PERSONS}1/split/", json={"main_distinct_id": "zz"}).status_code == 201
+        assert client.post(f"{PERSONS}1/split/", json={}).status_code == 201
+        assert client.get(f"{PERSONS}1/").json()["distinct_ids"] == []
+    assert len(fake.persons) == 2
+
+
 def test_destroy_counts_flags_by_presence(fake: FakePostHog) -> None:
     first, second, third = fake.persons[:3]
     with fake.client() as client:

@@ -117,8 +117,10 @@ def split(state: EmulatorState, request: EmulatorRequest) -> EmulatorResponse:
         leaving = list(dict.fromkeys(to_split))
     else:
         # posthog Person.split_person: keep main_distinct_id (default: the first one); every
-        # other distinct id moves off. A main id the person lacks moves them all.
-        keep = main if main is not None else person.distinct_ids[0]
+        # other distinct id moves off. A main id the person lacks moves them all. A person left
+        # with no distinct id (an earlier split moved them all) still gets the 201: the view
+        # only queues the task, which then has nothing to move.
+        keep = main if main is not None or not person.distinct_ids else person.distinct_ids[0]
         leaving = [d for d in person.distinct_ids if d != keep]
     state.schedule(state.property_update_delay, _split_task(state, person.uuid, leaving))
     return json_response(201, {"success": True})
